@@ -1,0 +1,1 @@
+"""The ``rt-grasp`` command line."""

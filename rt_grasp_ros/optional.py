@@ -1,0 +1,59 @@
+"""The one place where optional heavy dependencies are imported.
+
+Everything that needs rclpy, moveit_py, a camera SDK, torch or mujoco asks for it here, so
+that a missing package fails with one clear message saying what to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from rt_grasp_ros.errors import MissingDependencyError
+
+_ROS = "a ROS 2 Humble or Jazzy install: `source /opt/ros/$ROS_DISTRO/setup.bash`"
+
+# module -> how to get it
+INSTALL_HINTS: dict[str, str] = {
+    "rclpy": _ROS,
+    "launch": _ROS,
+    "launch_ros": _ROS,
+    "interactive_markers": f"{_ROS} and `apt install ros-$ROS_DISTRO-interactive-markers`",
+    "moveit": "MoveIt 2's Python API: `apt install ros-$ROS_DISTRO-moveit-py`",
+    "pyk4a": "the Azure Kinect SDK and `pip install pyk4a`",
+    "pyrealsense2": "`pip install pyrealsense2` (Intel RealSense SDK 2)",
+    "torch": "`pip install 'rt-grasp[vlm]'` (torch==2.13.0, transformers, peft, accelerate)",
+    "transformers": "`pip install 'rt-grasp[vlm]'`",
+    "peft": "`pip install 'rt-grasp[vlm]'`",
+    "accelerate": "`pip install 'rt-grasp[vlm]'`",
+    "tokenizers": "`pip install 'rt-grasp[vlm]'`",
+    "mujoco": "`pip install 'rt-grasp[sim]'` (mujoco==4.0.*)",
+    "rosbags": "`pip install 'rt-grasp[ros]'`",
+}
+
+
+def require(module: str, purpose: str) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming what to install.
+
+    Args:
+        module: dotted module name, e.g. ``"mujoco"`` or ``"moveit.planning"``.
+        purpose: what the caller needs it for, shown in the error.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        root = module.split(".")[0]
+        hint = INSTALL_HINTS.get(root, f"`pip install {root}`")
+        raise MissingDependencyError(
+            f"{purpose} needs the Python module '{module}', which could not be imported "
+            f"({exc}). Install {hint}."
+        ) from exc
+
+
+def available(module: str) -> bool:
+    """Whether ``module`` can be imported (without raising)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True

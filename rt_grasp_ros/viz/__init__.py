@@ -1,0 +1,1 @@
+"""Pictures: grasp overlays and plots."""

@@ -86,7 +86,7 @@ def rectangle_metric(
     iou = np.zeros(len(owner))
     angle_err = np.full(len(owner), np.nan)
     if pair_valid.any():
-        gt = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 4, 2) for g in ground_truth])
+        gt = np.concatenate([np.asarray(g, np.float64).reshape(-1, 4, 2) for g in ground_truth])
         idx = owner[pair_valid]
         _, _, gt_angle, gt_w, gt_h = params_from_corners(gt[pair_valid])
         angle_err[pair_valid] = angle_difference(angles[idx], gt_angle)

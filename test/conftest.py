@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Headless rendering backend, chosen before anything imports mujoco (the Makefile sets it too).
+os.environ.setdefault("MUJOCO_GL", "egl")
 
 import pytest
 from synthetic import write_cornell_folder, write_jacquard_folder

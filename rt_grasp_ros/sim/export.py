@@ -1,0 +1,185 @@
+"""Rendered scenes on disk.
+
+``sim render`` writes pictures, raw depth, the camera and the ground truth of one scene;
+``sim dataset`` writes Cornell-layout datasets of workspace crops.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from rt_grasp_ros.data.cornell import write_cornell_sample
+from rt_grasp_ros.data.images import write_rgb
+from rt_grasp_ros.data.objects import ObjectInfo, write_object_map
+from rt_grasp_ros.grasp.rectangle import GraspRectangle
+from rt_grasp_ros.sim.camera import RGBDFrame
+from rt_grasp_ros.sim.grasps import ground_truth_grasps, suction_targets
+from rt_grasp_ros.sim.robot import SimRobot
+from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene
+from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.viz.overlay import draw_grasps
+
+SETTLE_S = 0.3
+
+
+def colorize_depth(depth: np.ndarray) -> np.ndarray:
+    """A viewable RGB picture of a depth map (near = bright)."""
+    valid = np.isfinite(depth) & (depth > 0)
+    lo, hi = np.percentile(depth[valid], [1, 99]) if valid.any() else (0.0, 1.0)
+    scaled = np.clip((hi - depth) / max(hi - lo, 1e-6), 0, 1)
+    img = cv2.applyColorMap((scaled * 255).astype(np.uint8), cv2.COLORMAP_VIRIDIS)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def settled_world(spec: SceneSpec) -> tuple[World, SimRobot]:
+    """Build the world and let the objects come to rest (robot holding its pose)."""
+    world = World(spec)
+    robot = SimRobot(world)
+    robot.run(SETTLE_S)
+    return world, robot
+
+
+def scene_record(world: World, frame: RGBDFrame) -> dict[str, Any]:
+    """Camera, objects and ground truth of a rendered scene, JSON-ready."""
+    cam = frame.camera
+    record: dict[str, Any] = {
+        "seed": world.spec.seed,
+        "camera": {
+            "width": cam.config.width,
+            "height": cam.config.height,
+            "intrinsics": cam.intrinsics.tolist(),
+            "world_from_camera": cam.world_from_camera.tolist(),
+            "crop_origin": list(cam.crop_origin()),
+            "crop_size": cam.config.crop,
+        },
+        "objects": [],
+        "grasps": [],
+        "suction": [],
+    }
+    for obj in world.spec.objects:
+        pos, rot = world.object_pose(obj.name)
+        record["objects"].append(
+            {
+                "name": obj.name,
+                "category": obj.spec.category,
+                "position": pos.tolist(),
+                "rotation": rot.tolist(),
+            }
+        )
+    for g in ground_truth_grasps(world, frame):
+        record["grasps"].append(
+            {
+                "object": g.object_name,
+                "category": g.category,
+                "position": g.world.position.tolist(),
+                "yaw": g.world.yaw,
+                "width": g.world.width,
+                "rectangle": g.rectangle.corners.tolist(),
+            }
+        )
+    for s in suction_targets(world, frame):
+        record["suction"].append(
+            {"object": s.object_name, "position": s.position.tolist(), "pixel": list(s.pixel)}
+        )
+    if world.spec.articulated is not None:
+        a = world.spec.articulated
+        record["articulated"] = {
+            "kind": a.kind,
+            "joint_type": a.joint_type,
+            "axis": list(a.axis),
+            "anchor": list(a.anchor),
+            "joint_position": world.part_position(),
+            "handle": list(a.handle_center),
+        }
+    return record
+
+
+def render_scene(spec: SceneSpec, out: Path) -> dict[str, Any]:
+    """Save RGB, depth (PNG in mm, raw float metres, a picture), the crop and an overlay."""
+    out.mkdir(parents=True, exist_ok=True)
+    world, _ = settled_world(spec)
+    with world:
+        frame = world.render(segmentation=spec.articulated is not None)
+        record = scene_record(world, frame)
+        write_rgb(out / "rgb.png", frame.rgb)
+        np.save(out / "depth.npy", frame.depth)
+        depth_mm = np.clip(np.nan_to_num(frame.depth) * 1000, 0, 65535).astype(np.uint16)
+        cv2.imwrite(str(out / "depth_mm.png"), depth_mm)
+        write_rgb(out / "depth.png", colorize_depth(frame.depth))
+        crop, _, _ = frame.crop()
+        write_rgb(out / "crop.png", crop)
+        write_rgb(out / "overlay.png", overlay(world, frame, record))
+    (out / "scene.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return record
+
+
+def overlay(world: World, frame: RGBDFrame, record: dict[str, Any]) -> np.ndarray:
+    """Ground-truth grasps (green), suction points (blue) and an articulated part's affordance."""
+    image = frame.rgb.copy()
+    if world.spec.articulated is not None:
+        from rt_grasp_ros.sim.affordance import affordance_map
+
+        amap = affordance_map(world, frame)
+        heat = cv2.applyColorMap((amap.magnitude * 255).astype(np.uint8), cv2.COLORMAP_JET)
+        heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
+        image[amap.movable] = (0.45 * image[amap.movable] + 0.55 * heat[amap.movable]).astype(
+            np.uint8
+        )
+    corners = np.array([g["rectangle"] for g in record["grasps"]]).reshape(-1, 4, 2)
+    image = draw_grasps(image, corners if len(corners) else None)
+    for s in record["suction"]:
+        cv2.circle(image, tuple(round(c) for c in s["pixel"]), 5, (40, 90, 255), 2, cv2.LINE_AA)
+    return image
+
+
+def export_cornell(
+    out: Path,
+    n_objects: int,
+    views: int = 1,
+    seed: int = 0,
+    config: SceneConfig | None = None,
+    progress: bool = True,
+) -> list[str]:
+    """Render ``n_objects`` objects, each from ``views`` placements, as a Cornell-layout dataset.
+
+    Images are the 400x400 workspace crops; rectangles are in crop pixels; depth is a float
+    TIFF (metres); ``objects.csv`` gives each image's object instance and category, so that
+    object-wise folds keep all views of an object together.
+    """
+    config = config or SceneConfig()
+    stems, mapping = [], {}
+    index = 100
+    for k in tqdm(range(n_objects), desc="objects", disable=not progress):
+        base = generate_scene(seed + k, config)
+        if not base.objects:
+            continue
+        for view in range(views):
+            # The same object instance (size, colour) placed anew for each view.
+            placed = generate_scene(seed + k + 100_000 * (view + 1), config).objects[0]
+            obj = type(placed)(placed.name, base.objects[0].spec, placed.xy, placed.yaw)
+            spec = SceneSpec(base.seed, config, (obj,), None)
+            world, _ = settled_world(spec)
+            with world:
+                frame = world.render()
+                rgb, depth, (x0, y0) = frame.crop()
+                rects = [
+                    GraspRectangle(g.rectangle.corners - [x0, y0])
+                    for g in ground_truth_grasps(world, frame)
+                ]
+            size = frame.camera.config.crop
+            rects = [r for r in rects if 0 <= r.center[0] < size and 0 <= r.center[1] < size]
+            if not rects:
+                continue
+            stem = f"pcd{index:04d}"
+            index += 1
+            write_cornell_sample(out, stem, rgb, rects, (), depth)
+            mapping[stem] = ObjectInfo(f"sim{seed + k}", obj.spec.category)
+            stems.append(stem)
+    write_object_map(out / "objects.csv", mapping)
+    return stems

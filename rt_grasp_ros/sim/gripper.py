@@ -1,0 +1,162 @@
+"""Gripper control and state: the Franka Hand's fingers and the suction cup's vacuum."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rt_grasp_ros.errors import ConfigError
+from rt_grasp_ros.sim.tools import FrankaHand, SuctionTool
+
+
+@dataclass(frozen=True)
+class GripperState:
+    """What the gripper is doing.
+
+    Attributes:
+        width: finger opening (m); 0 for the suction tool.
+        holding: name of the held object or part, or None.
+        vacuum: whether the suction is on (suction tool only).
+    """
+
+    width: float
+    holding: str | None
+    vacuum: bool = False
+
+
+class ParallelGripper:
+    """Franka Hand: the coupled fingers move at a limited speed and squeeze with a set force."""
+
+    def __init__(self, world: object, hand: FrankaHand) -> None:
+        self.world, self.hand = world, hand
+        self.target_width = self.command = self.width()
+        self.force = hand.continuous_force
+        self.speed = hand.max_speed
+
+    def width(self) -> float:
+        """Current opening (m)."""
+        return float(self.world.data.qpos[self.world.finger_qpos].sum())
+
+    def move(self, width: float, speed: float | None = None) -> None:
+        """Open or close to ``width`` (m), like franka_ros2's ``move`` action."""
+        if not 0 <= width <= self.hand.max_width:
+            raise ConfigError(f"gripper width {width} m is outside [0, {self.hand.max_width}] m")
+        self.command = min(self.command, self.width() + 0.002)  # do not wind up when blocked
+        self.target_width, self.force = width, self.hand.continuous_force
+        self.speed = min(speed or self.hand.max_speed, self.hand.max_speed)
+
+    def grasp(self, force: float, speed: float | None = None) -> None:
+        """Close until the fingers squeeze with ``force`` (N), like franka_ros2's ``grasp``."""
+        self.force = self.hand.check_force(force)
+        self.command = max(self.command, self.width() - 0.002)
+        self.target_width = 0.0
+        self.speed = min(speed or self.hand.max_speed, self.hand.max_speed)
+
+    def apply(self) -> None:
+        """Ramp the finger command towards the target at the speed limit; cap the force."""
+        w = self.world
+        step = self.speed * w.model.opt.timestep
+        self.command += float(np.clip(self.target_width - self.command, -step, step))
+        w.model.actuator_forcerange[w.finger_actuators] = (-self.force, self.force)
+        w.data.ctrl[w.finger_actuators] = self.command / 2
+
+    def held_body(self) -> str | None:
+        """The body both finger pads touch, if the fingers are not fully closed."""
+        if self.width() < 0.002:
+            return None
+        w = self.world
+        left, right = w.pad_geoms
+        touching: dict[int, set[int]] = {left: set(), right: set()}
+        for c in w.contacts():
+            for pad, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
+                if pad in touching and other not in w.robot_geoms:
+                    touching[pad].add(w.body_of_geom(other))
+        both = touching[left] & touching[right]
+        return w.body_name(min(both)) if both else None
+
+    def state(self) -> GripperState:
+        """Width and held object."""
+        return GripperState(self.width(), self.held_body())
+
+
+class SuctionGripper:
+    """A suction cup: with the vacuum on, an object it touches squarely is held by a weld."""
+
+    def __init__(self, world: object, tool: SuctionTool) -> None:
+        self.world, self.tool = world, tool
+        self.vacuum = False
+        self.attached: str | None = None
+        self.rejected: str | None = None  # why the last contact did not seal
+        m = world.model
+        mj = world.mj
+        self.welds = {}
+        for e in range(m.neq):
+            if m.eq_type[e] == mj.mjtEq.mjEQ_WELD:
+                self.welds[int(m.eq_obj2id[e])] = e
+
+    def on(self) -> None:
+        """Switch the vacuum on; it seals as soon as the cup touches a suitable surface."""
+        self.vacuum = True
+
+    def off(self) -> None:
+        """Switch the vacuum off, releasing whatever is held."""
+        self.vacuum = False
+        if self.attached is not None:
+            body = self.world.mj.mj_name2id(
+                self.world.model, self.world.mj.mjtObj.mjOBJ_BODY, self.attached
+            )
+            self.world.data.eq_active[self.welds[body]] = 0
+            self.attached = None
+
+    def apply(self) -> None:
+        """Seal onto a touched object when the vacuum is on and nothing is held yet."""
+        if self.vacuum and self.attached is None:
+            self._try_seal()
+
+    def _try_seal(self) -> None:
+        w = self.world
+        _, cup_rot = w.tcp_pose()
+        axis = cup_rot[:, 2]
+        for c in w.contacts():
+            if w.suction_pad not in (c.geom1, c.geom2):
+                continue
+            other = c.geom2 if c.geom1 == w.suction_pad else c.geom1
+            body = w.body_of_geom(other)
+            if body not in self.welds:
+                self.rejected = f"the cup touches {w.geom_name(other)}, which cannot be picked"
+                continue
+            normal = c.normal if c.geom1 == w.suction_pad else -c.normal  # from cup to object
+            tilt = math.degrees(math.acos(np.clip(abs(float(normal @ axis)), -1, 1)))
+            if tilt > self.tool.max_tilt_deg:
+                self.rejected = f"surface tilted {tilt:.0f} deg from the cup axis; no seal"
+                continue
+            weight = float(w.model.body_subtreemass[body]) * 9.81
+            if weight > self.tool.holding_force:
+                limit = self.tool.holding_force
+                self.rejected = f"object weight {weight:.1f} N exceeds the vacuum's {limit} N"
+                continue
+            self._attach(body)
+            return
+
+    def _attach(self, body: int) -> None:
+        w = self.world
+        e = self.welds[body]
+        cup = w.suction_cup_body
+        # Weld at the current relative pose (body2 in body1's frame), or the object would jump.
+        p1, r1 = w.data.xpos[cup], w.data.xmat[cup].reshape(3, 3)
+        p2, r2 = w.data.xpos[body], w.data.xmat[body].reshape(3, 3)
+        rel_pos = r1.T @ (p2 - p1)
+        rel_quat = np.zeros(4)
+        w.mj.mju_mat2Quat(rel_quat, (r1.T @ r2).flatten())
+        w.model.eq_data[e, 0:3] = 0.0
+        w.model.eq_data[e, 3:6] = rel_pos
+        w.model.eq_data[e, 6:10] = rel_quat
+        w.data.eq_active[e] = 1
+        self.attached = w.body_name(body)
+        self.rejected = None
+
+    def state(self) -> GripperState:
+        """Vacuum and held object."""
+        return GripperState(0.0, self.attached, self.vacuum)

@@ -1,0 +1,273 @@
+"""Grasp trials: pre-grasp, approach, close (or suction on), lift, hold; success if still held."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+import numpy as np
+from tqdm import tqdm
+
+from rt_grasp_ros.errors import ConfigError, RtGraspError
+from rt_grasp_ros.sim.camera import RGBDFrame
+from rt_grasp_ros.sim.grasps import (
+    ground_truth_grasps,
+    image_grasp_to_world,
+    image_point_to_world,
+    suction_targets,
+)
+from rt_grasp_ros.sim.objects import CATEGORIES, SUCTION_CATEGORIES
+from rt_grasp_ros.sim.robot import SimRobot, top_down_rotation
+from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
+from rt_grasp_ros.sim.tools import GripperKind
+from rt_grasp_ros.sim.world import World
+
+PRE_GRASP_HEIGHT = 0.10
+SUCTION_PRESS = 0.004  # how far past the surface the cup is pushed to seal
+
+
+class GraspSource(str, Enum):
+    """Where a trial's grasp comes from."""
+
+    ORACLE = "oracle"
+    RANDOM = "random"
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """How trials are run.
+
+    Attributes:
+        gripper: ``parallel`` or ``suction``.
+        source: ``oracle`` (ground truth) or ``random`` (uniform over the workspace crop).
+        categories: object categories to draw from (default: every category the gripper can
+            pick: all for the parallel gripper, those with suction points for suction).
+        grasp_force: squeeze force of the Franka Hand (N).
+        lift: how high the object is lifted (m); success needs at least half of it.
+        hold: how long it is held after lifting (s).
+    """
+
+    gripper: GripperKind = GripperKind.PARALLEL
+    source: GraspSource = GraspSource.ORACLE
+    categories: tuple[str, ...] | None = None
+    grasp_force: float = 40.0
+    lift: float = 0.10
+    hold: float = 1.0
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "gripper", GripperKind(self.gripper))
+            object.__setattr__(self, "source", GraspSource(self.source))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if self.categories is None:
+            cats = SUCTION_CATEGORIES if self.gripper is GripperKind.SUCTION else tuple(CATEGORIES)
+            object.__setattr__(self, "categories", cats)
+        if self.lift <= 0 or self.hold < 0:
+            raise ConfigError(f"lift must be > 0 and hold >= 0, got {self.lift} and {self.hold}")
+
+
+@dataclass(frozen=True)
+class ImageGrasp:
+    """A grasp in image coordinates: centre pixel and angle (CCW on screen, radians)."""
+
+    u: float
+    v: float
+    angle: float = 0.0
+    opening_px: float = 40.0
+
+
+@dataclass
+class TrialResult:
+    """The outcome of one trial."""
+
+    seed: int
+    gripper: str
+    source: str
+    category: str
+    success: bool
+    reason: str
+    lift: float
+    grasp: dict[str, float] = field(default_factory=dict)
+    sim_time: float = 0.0
+    wall_time: float = 0.0
+
+
+def execute_image_grasp(
+    robot: SimRobot, frame: RGBDFrame, grasp: ImageGrasp, config: TrialConfig
+) -> None:
+    """Pre-grasp, approach, close or seal, lift and hold an image-space grasp.
+
+    Raises:
+        RtGraspError: the pixel is outside the image or has no depth, or the pose is
+            unreachable or collides.
+    """
+    if config.gripper is GripperKind.PARALLEL:
+        target = image_grasp_to_world(frame, grasp.u, grasp.v, grasp.angle, grasp.opening_px)
+        position, rot = target.position, top_down_rotation(_nearest_yaw(robot, target.yaw))
+    else:
+        position = image_point_to_world(frame, grasp.u, grasp.v) - [0.0, 0.0, SUCTION_PRESS]
+        rot = top_down_rotation(_nearest_yaw(robot, -math.pi / 2))
+    robot.open_gripper(wait=0.2)
+    robot.move_to(position + np.array([0.0, 0.0, PRE_GRASP_HEIGHT]), rot)
+    if config.gripper is GripperKind.SUCTION:
+        robot.gripper.on()
+    robot.move_to(position, rot, settle=0.4)
+    robot.close_gripper(
+        config.grasp_force, wait=0.6 if config.gripper is GripperKind.PARALLEL else 0.2
+    )
+    robot.move_to(position + np.array([0.0, 0.0, config.lift]), rot, check=False)
+    robot.run(config.hold)
+
+
+def _nearest_yaw(robot: SimRobot, yaw: float) -> float:
+    """``yaw`` or ``yaw + pi`` (the same grasp), whichever turns the hand less."""
+    _, rot = robot.world.tcp_pose()
+    current = math.atan2(rot[1, 1], rot[0, 1])
+    return yaw if abs(math.remainder(yaw - current, 2 * math.pi)) <= math.pi / 2 else yaw + math.pi
+
+
+def choose_grasp(
+    world: World, frame: RGBDFrame, config: TrialConfig, rng: np.random.Generator
+) -> ImageGrasp:
+    """A ground-truth grasp of the target object, or a uniformly random one in the crop."""
+    if config.source is GraspSource.RANDOM:
+        x0, y0 = frame.camera.crop_origin()
+        size = frame.camera.config.crop
+        return ImageGrasp(
+            x0 + rng.uniform(0, size),
+            y0 + rng.uniform(0, size),
+            rng.uniform(-math.pi / 2, math.pi / 2),
+        )
+    if config.gripper is GripperKind.SUCTION:
+        targets = suction_targets(world, frame)
+        if not targets:
+            raise RtGraspError("the object has no visible suction point")
+        u, v = targets[int(rng.integers(len(targets)))].pixel
+        return ImageGrasp(u, v)
+    grasps = ground_truth_grasps(world, frame)
+    if not grasps:
+        raise RtGraspError("the object has no visible ground-truth grasp")
+    rect = grasps[int(rng.integers(len(grasps)))].rectangle
+    cx, cy = rect.center
+    return ImageGrasp(cx, cy, rect.angle, rect.width)
+
+
+def run_trial(seed: int, config: TrialConfig) -> TrialResult:
+    """One seeded trial on a one-object scene; deterministic for a seed."""
+    start = time.perf_counter()
+    spec = generate_scene(
+        seed, SceneConfig(n_objects=1, categories=config.categories, gripper=config.gripper)
+    )
+    category = spec.objects[0].spec.category
+    with World(spec) as world:
+        robot = SimRobot(world)
+        robot.run(0.3)  # let the object settle
+        z0 = world.object_com("obj0")[2]
+        frame = world.render()
+        rng = np.random.default_rng([seed, 1])
+        grasp_info: dict[str, float] = {}
+        try:
+            grasp = choose_grasp(world, frame, config, rng)
+            grasp_info = {k: round(float(v), 4) for k, v in asdict(grasp).items()}
+            execute_image_grasp(robot, frame, grasp, config)
+            reason, success, lift = _outcome(world, robot, z0, config)
+        except RtGraspError as exc:
+            reason, success, lift = str(exc), False, world.object_com("obj0")[2] - z0
+        return TrialResult(
+            seed,
+            config.gripper.value,
+            config.source.value,
+            category,
+            success,
+            reason,
+            float(lift),
+            grasp_info,
+            world.time,
+            time.perf_counter() - start,
+        )
+
+
+def _outcome(
+    world: World, robot: SimRobot, z0: float, config: TrialConfig
+) -> tuple[str, bool, float]:
+    lift = world.object_com("obj0")[2] - z0
+    held = robot.gripper_state().holding
+    if held != "obj0":
+        return ("not held after the hold" if lift > 0.01 else "object not picked up"), False, lift
+    if lift < config.lift / 2:
+        return f"held but lifted only {100 * lift:.1f} cm", False, lift
+    return "lifted and held", True, lift
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """Success rate over a set of trials, overall and per category."""
+
+    config: TrialConfig
+    results: list[TrialResult]
+
+    @property
+    def successes(self) -> int:
+        """Successful trials."""
+        return sum(r.success for r in self.results)
+
+    @property
+    def success_rate(self) -> float:
+        """Successes / trials."""
+        return self.successes / len(self.results) if self.results else 0.0
+
+    def per_category(self) -> dict[str, tuple[int, int]]:
+        """Category -> (successes, trials)."""
+        table: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.results:
+            table[r.category][0] += r.success
+            table[r.category][1] += 1
+        return {k: (v[0], v[1]) for k, v in sorted(table.items())}
+
+    def to_json(self, with_trials: bool = False) -> dict[str, object]:
+        """JSON-ready summary."""
+        out: dict[str, object] = {
+            "gripper": self.config.gripper.value,
+            "source": self.config.source.value,
+            "success_rate": self.success_rate,
+            "trials": len(self.results),
+            "successes": self.successes,
+            "per_category": {
+                k: {"successes": s, "trials": n} for k, (s, n) in self.per_category().items()
+            },
+            "mean_wall_time_s": float(np.mean([r.wall_time for r in self.results]))
+            if self.results
+            else 0.0,
+            "failures": dict(
+                sorted(
+                    {
+                        r.reason: sum(x.reason == r.reason for x in self.results if not x.success)
+                        for r in self.results
+                        if not r.success
+                    }.items()
+                )
+            ),
+        }
+        if with_trials:
+            out["results"] = [asdict(r) for r in self.results]
+        return out
+
+
+def run_trials(n: int, config: TrialConfig, seed: int = 0, progress: bool = True) -> TrialSummary:
+    """Run ``n`` trials with seeds ``seed .. seed + n - 1``."""
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    results = []
+    bar = tqdm(
+        range(seed, seed + n),
+        desc=f"{config.gripper.value}/{config.source.value}",
+        disable=not progress,
+    )
+    for s in bar:
+        results.append(run_trial(s, config))
+        bar.set_postfix(success=f"{sum(r.success for r in results)}/{len(results)}")
+    return TrialSummary(config, results)

@@ -24,11 +24,12 @@ def bar_scene(
     colour: tuple[int, int, int] | None = None,
     center: tuple[float, float] | None = None,
     angle: float | None = None,
+    grasps: int = 3,
 ) -> tuple[np.ndarray, np.ndarray, list[GraspRectangle], list[GraspRectangle]]:
     """A bar lying on a table: RGB, depth (m), positive and negative rectangles.
 
-    Positive grasps close across the bar (opening axis perpendicular to it) at three points
-    along it; negatives run along the bar.
+    Positive grasps close across the bar (opening axis perpendicular to it) at ``grasps``
+    points along it (1: only at its centre); negatives run along the bar.
     """
     width, height = size
     length = length if length is not None else rng.uniform(0.35, 0.5) * width
@@ -54,7 +55,7 @@ def bar_scene(
 
     along = np.array([math.cos(angle), -math.sin(angle)])
     positives = []
-    for t in (-0.25, 0.0, 0.25):
+    for t in (0.0,) if grasps == 1 else np.linspace(-0.25, 0.25, grasps):
         px, py = np.array([cx, cy]) + t * length * along
         positives.append(
             GraspRectangle.from_center(
@@ -73,6 +74,7 @@ def write_cornell_folder(
     depth_format: str = "tiff",
     objects_per_image: int = 2,
     category: str = "pen",
+    grasps: int = 3,
 ) -> list[str]:
     """Write ``n_images`` bar scenes in the Cornell layout with an objects.csv; returns stems."""
     rng = np.random.default_rng(seed)
@@ -80,7 +82,7 @@ def write_cornell_folder(
     for i in range(n_images):
         stem = f"pcd{100 + i:04d}"
         folder = root / f"{i // 4 + 1:02d}" if subfolders else root
-        rgb, depth, pos, neg = bar_scene(rng)
+        rgb, depth, pos, neg = bar_scene(rng, grasps=grasps)
         write_cornell_sample(folder, stem, rgb, pos, neg, depth, depth_format=depth_format)
         mapping[stem] = ObjectInfo(str(i // objects_per_image), category)
         stems.append(stem)

@@ -38,6 +38,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--zoom", type=float, nargs=2, default=(0.8, 1.25), metavar=("MIN", "MAX"))
     build.add_argument("--max-shift", type=float, default=0.1, metavar="FRACTION")
     build.add_argument("--flip", action="store_true", help="also mirror half of the samples")
+    build.add_argument(
+        "--instruction-templates",
+        type=Path,
+        metavar="YAML",
+        help="your own instruction templates (default: the shipped ones)",
+    )
+    build.add_argument(
+        "--reasoning-templates",
+        type=Path,
+        metavar="YAML",
+        help="your own reasoning templates (default: the shipped ones)",
+    )
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(func=run_build)
 
@@ -68,8 +80,13 @@ def run_build(args: argparse.Namespace) -> int:
             flip=args.flip,
         ),
     )
+    from rt_grasp_ros.prompts.templates import load_templates
+
+    templates = load_templates(args.reasoning_templates, args.instruction_templates)
     samples, source = load_samples(args)
-    summary = build_dataset(samples, args.out, config, source, progress=not args.no_progress)
+    summary = build_dataset(
+        samples, args.out, config, source, templates, progress=not args.no_progress
+    )
     table = Table(title=f"Built {summary.out} in {summary.seconds:.1f} s")
     for name in ("fold", "train", "test"):
         table.add_column(name, justify="right")

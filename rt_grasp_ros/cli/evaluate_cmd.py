@@ -15,10 +15,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` command."""
     parser = subparsers.add_parser(
         "evaluate",
-        help="score answers (a predictions file) with the rectangle metric",
+        help="score answers (a predictions file, or a model run now) with the rectangle metric",
         description=(
             "Every sample with ground truth counts: a missing or unparsable answer is a failure. "
-            "Give --dataset/--predictions pairs to fill the paper's Table I."
+            "Give --dataset/--predictions (or --dataset/--model) pairs to fill the paper's "
+            "Table I. "
+            "With folds, --model may contain {fold} to use one checkpoint per fold."
         ),
     )
     add_source_arguments(parser, dataset=True)
@@ -29,6 +31,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE.jsonl",
         help='JSON lines {"id": ..., "text": ...}; one per --dataset when several are given',
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="M",
+        help="checkpoint, base model id or path (one per --dataset, or one for all); "
+        "may contain {fold}",
+    )
+    parser.add_argument(
+        "--adapter", type=Path, help="LoRA adapter (or checkpoint) to put on a base --model"
+    )
+    parser.add_argument(
+        "--instruction", help="instruction for every image (default: the first template)"
+    )
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--constrained", action="store_true", help="constrain decoding to a well-formed pose"
+    )
+    parser.add_argument(
+        "--save-predictions",
+        type=Path,
+        default=Path("predictions"),
+        metavar="DIR",
+        help="where --model runs write their prediction files (default: ./predictions)",
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
     parser.add_argument(
         "--fold",
         type=int,
@@ -57,20 +85,77 @@ def evaluation_sets(args: argparse.Namespace) -> list[EvaluationSet]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score the predictions and print the report (or JSON)."""
+    """Score a predictions file, or run a model and score its answers."""
     from rt_grasp_ros.eval.predictions import read_predictions
 
-    if not args.predictions:
-        raise RtGraspError("give --predictions FILE.jsonl with the model answers")
-    sets = evaluation_sets(args)
-    if len(args.predictions) != len(sets):
+    if bool(args.predictions) == bool(args.model):
         raise RtGraspError(
-            f"give one --predictions file per evaluated dataset: "
-            f"got {len(args.predictions)} for {len(sets)}"
+            "give either --predictions FILE.jsonl (answers to score) or --model M (to run)"
         )
-    reports = [score(s, read_predictions(p)) for s, p in zip(sets, args.predictions, strict=True)]
+    sets = evaluation_sets(args)
+    if args.model:
+        reports = run_models(args, sets)
+    else:
+        if len(args.predictions) != len(sets):
+            raise RtGraspError(
+                f"give one --predictions file per evaluated dataset: "
+                f"got {len(args.predictions)} for {len(sets)}"
+            )
+        reports = [
+            score(s, read_predictions(p)) for s, p in zip(sets, args.predictions, strict=True)
+        ]
     show(reports, args)
     return 0
+
+
+def run_models(args: argparse.Namespace, sets: list[EvaluationSet]) -> list:
+    """Run ``--model`` over each evaluation set (one checkpoint per fold with ``{fold}``)."""
+    from rt_grasp_ros.vlm.evaluate import evaluate_model
+    from rt_grasp_ros.vlm.predictor import GraspPredictor
+
+    models = args.model * len(sets) if len(args.model) == 1 else args.model
+    if len(models) != len(sets):
+        raise RtGraspError(
+            f"give one --model per --dataset (or one for all): got {len(models)} for {len(sets)}"
+        )
+    loaded: dict[str, GraspPredictor] = {}
+
+    def predictor(template: str, fold: int | None) -> GraspPredictor:
+        if "{fold}" in template and fold is None:
+            raise RtGraspError(
+                f"--model {template!r} has {{fold}}, but the evaluated set has no folds"
+            )
+        path = template.format(fold=fold) if "{fold}" in template else template
+        if path not in loaded:
+            loaded[path] = GraspPredictor.from_pretrained(
+                path, args.adapter, args.dtype, args.device
+            )
+        return loaded[path]
+
+    reports = []
+    for eval_set, template in zip(sets, models, strict=True):
+        name = _set_name(eval_set)
+        out = args.save_predictions / f"{name}.jsonl"
+        report = evaluate_model(
+            lambda fold, t=template: predictor(t, fold),
+            eval_set,
+            out,
+            args.instruction,
+            args.batch_size,
+            args.constrained,
+            progress=not args.json,
+        )
+        if not args.json:
+            console().print(f"predictions written to {out} (re-score with --predictions)")
+        reports.append(report)
+    return reports
+
+
+def _set_name(eval_set: EvaluationSet) -> str:
+    label = eval_set.label
+    parts = [Path(str(label.get("source", "eval"))).name]
+    parts += [str(label[k]) for k in ("format", "split") if k in label]
+    return "-".join(parts)
 
 
 def score(eval_set: EvaluationSet, answers: dict[str, str]):  # -> EvaluationReport

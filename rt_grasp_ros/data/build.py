@@ -130,9 +130,9 @@ def build_dataset(
     write_ground_truth(out / GROUND_TRUTH, entries)
     if config.materialize:
         _materialize(out / MATERIALIZED_DIR, samples, family, progress)
-    write_json(
-        out / MANIFEST, _manifest(config, source, root, len(samples), len(entries), fold_counts)
-    )
+    manifest = _manifest(config, source, root, len(samples), len(entries), fold_counts)
+    manifest["instructions"] = list(templates.instructions)
+    write_json(out / MANIFEST, manifest)
     return BuildSummary(out, len(samples), len(entries), fold_counts, time.perf_counter() - start)
 
 

@@ -1,0 +1,210 @@
+"""Training configuration: typed dataclasses loaded from YAML, validated field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rt_grasp_ros.errors import ConfigError
+from rt_grasp_ros.vlm.tiny import TinySpec
+
+STRATEGIES = ("projector", "lora", "full")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model to start from: a hub id or path (``base``), or a tiny one built here."""
+
+    base: str | None = None
+    tiny: TinySpec | None = None
+    dtype: str = "auto"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if (self.base is None) == (self.tiny is None):
+            raise ConfigError(
+                "model: give exactly one of model.base (hub id or path) and model.tiny"
+            )
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    """LoRA rank, scaling and dropout (applied to every linear layer of the language model)."""
+
+    r: int = 64
+    alpha: float = 32.0
+    dropout: float = 0.05
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimisation. ``batch_size`` is the effective batch (micro batch x accumulation)."""
+
+    learning_rate: float = 5e-4
+    batch_size: int = 32
+    micro_batch_size: int = 4
+    epochs: float = 1.0
+    max_steps: int = -1
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    scheduler: str = "cosine"
+    max_grad_norm: float = 1.0
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        if (
+            self.batch_size < 1
+            or self.micro_batch_size < 1
+            or self.batch_size % self.micro_batch_size
+        ):
+            raise ConfigError(
+                f"optim.batch_size ({self.batch_size}) must be a positive multiple of "
+                f"optim.micro_batch_size ({self.micro_batch_size})"
+            )
+        if self.learning_rate <= 0:
+            raise ConfigError(f"optim.learning_rate must be positive, got {self.learning_rate}")
+
+    @property
+    def accumulation(self) -> int:
+        """Gradient accumulation steps."""
+        return self.batch_size // self.micro_batch_size
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which fold to train on, the longest conversation, and whether to keep encoded examples.
+
+    ``cache_examples`` keeps each encoded example in memory after its first use; it helps
+    small datasets of fixed images (augmented records are rendered anew each time anyway).
+    """
+
+    fold: int = 0
+    max_length: int = 2048
+    cache_examples: bool = False
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Validation with the rectangle metric during training (every_steps 0 = only at the end)."""
+
+    every_steps: int = 0
+    samples: int = 64
+    max_new_tokens: int = 160
+    batch_size: int = 8
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``rt-grasp train`` needs besides the data and the output folder."""
+
+    model: ModelConfig
+    strategy: str = "lora"
+    train_vision_tower: bool = False
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = 0
+    logging_steps: int = 10
+    save_steps: int = 500
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (for checkpoints and logs)."""
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``data``, naming the key of any problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"{where + '.' if where else ''}{unknown[0]}: unknown key "
+            f"(expected one of: {', '.join(names)})"
+        )
+    kwargs = {
+        k: _convert(hints[k], v, f"{where + '.' if where else ''}{k}") for k, v in data.items()
+    }
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where or 'config'}: {exc}") from exc
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    options = (
+        typing.get_args(hint)
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        else (hint,)
+    )
+    if value is None:
+        if type(None) in options:
+            return None
+        raise ConfigError(f"{where}: must not be empty")
+    for option in options:
+        if dataclasses.is_dataclass(option):
+            return _build(option, value, where)
+    for option in options:
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is float and isinstance(value, str):
+            # YAML 1.1 reads "1e-4" (no dot) as a string.
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if option is str and isinstance(value, str):
+            return value
+    expected = " or ".join(getattr(o, "__name__", str(o)) for o in options if o is not type(None))
+    raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` strings (values parsed as YAML) to a nested dict."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. optim.learning_rate=1e-4")
+        key, raw = item.split("=", 1)
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {part} is not a section")
+        node[parts[-1]] = yaml.safe_load(raw)
+    return data
+
+
+def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML training config, apply ``--set`` overrides and validate it."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = apply_overrides(data, overrides or [])
+    try:
+        return _build(TrainConfig, data, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

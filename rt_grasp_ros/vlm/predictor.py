@@ -1,0 +1,352 @@
+"""Grasp prediction with a multimodal LLM: reasoning, pose, token counts and timings.
+
+``GraspPredictor.predict`` answers one image (optionally continuing a conversation);
+``predict_batch`` answers many at once for evaluation; a ``RefinementSession`` keeps the turns
+so that follow-ups ("rotate the gripper by 90 degrees") are answered in context.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rt_grasp_ros.errors import AnswerParseError, RtGraspError
+from rt_grasp_ros.grasp.pose import GraspPose
+from rt_grasp_ros.optional import require
+from rt_grasp_ros.prompts.formats import DEFAULT_DECIMALS, AnswerFormat
+from rt_grasp_ros.prompts.parser import parse_answer
+from rt_grasp_ros.prompts.templates import load_templates
+from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
+from rt_grasp_ros.vlm.checkpoint import apply_adapter, is_checkpoint, load_checkpoint
+from rt_grasp_ros.vlm.consensus import Consensus, consensus
+from rt_grasp_ros.vlm.constrained import PoseGrammar
+from rt_grasp_ros.vlm.processing import assistant_message, prepare_image, render, user_message
+
+DEFAULT_MAX_NEW_TOKENS = 160
+
+
+@dataclass
+class Prediction:
+    """One answer of the model.
+
+    Attributes:
+        text: the raw answer.
+        pose: the parsed grasp, or None when the answer did not parse.
+        reasoning: the text before the pose.
+        error: why the answer did not parse (None when it did).
+        prompt_tokens, generated_tokens: token counts.
+        timings: seconds spent in ``preprocess``, ``prefill``, ``decode``, ``parse`` and ``total``.
+        samples: with k sampled answers, each of them; ``consensus`` then holds their agreement.
+    """
+
+    text: str
+    pose: GraspPose | None
+    reasoning: str | None
+    error: str | None
+    prompt_tokens: int
+    generated_tokens: int
+    timings: dict[str, float] = field(default_factory=dict)
+    samples: list[Prediction] = field(default_factory=list)
+    consensus: Consensus | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the answer holds a valid pose."""
+        return self.pose is not None
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        """Generated tokens per second of decoding (after the first token)."""
+        decode = self.timings.get("decode", 0.0)
+        return (
+            (self.generated_tokens - 1) / decode
+            if decode > 0 and self.generated_tokens > 1
+            else 0.0
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        out: dict[str, Any] = {
+            "text": self.text,
+            "reasoning": self.reasoning,
+            "pose": None
+            if self.pose is None
+            else {"x": self.pose.x, "y": self.pose.y, "theta": self.pose.theta},
+            "error": self.error,
+            "prompt_tokens": self.prompt_tokens,
+            "generated_tokens": self.generated_tokens,
+            "timings": self.timings,
+        }
+        if self.consensus is not None:
+            c = self.consensus
+            out["consensus"] = {
+                "samples": len(self.samples),
+                "parsed": sum(s.ok for s in self.samples),
+                "x_std": c.x_std,
+                "y_std": c.y_std,
+                "theta_std_deg": c.theta_std_deg,
+                "agreement": c.agreement,
+            }
+        return out
+
+
+class _FirstTokenClock:
+    """A logits processor that notes when the first token's logits arrive (end of prefill)."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.first is None:
+            self.first = time.perf_counter()
+        return scores
+
+
+def parse_prediction(
+    text: str, prompt_tokens: int, generated: int, timings: dict[str, float]
+) -> Prediction:
+    """Parse an answer into a :class:`Prediction` (a parse failure is recorded, not raised)."""
+    start = time.perf_counter()
+    try:
+        parsed = parse_answer(text)
+        pose, reasoning, error = parsed.pose, parsed.reasoning, None
+    except AnswerParseError as exc:
+        pose, reasoning, error = None, None, exc.reason
+    timings = {**timings, "parse": time.perf_counter() - start}
+    timings["total"] = sum(
+        timings.get(k, 0.0) for k in ("preprocess", "prefill", "decode", "parse")
+    )
+    return Prediction(text, pose, reasoning, error, prompt_tokens, generated, timings)
+
+
+class GraspPredictor:
+    """Turns images and instructions into reasoning and grasp poses."""
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        answer_format: AnswerFormat | str = AnswerFormat.RT,
+        decimals: int = DEFAULT_DECIMALS,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        default_instruction: str | None = None,
+    ) -> None:
+        self.backbone = backbone
+        self.answer_format = AnswerFormat.parse(answer_format)
+        self.decimals = decimals
+        self.max_new_tokens = max_new_tokens
+        # The instruction the model was trained with first, when the checkpoint records it.
+        self.default_instruction = default_instruction or load_templates().instructions[0]
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | Path,
+        adapter: str | Path | None = None,
+        dtype: str = "auto",
+        device: str = "auto",
+        **kwargs: Any,
+    ) -> GraspPredictor:
+        """Load a trained checkpoint, or a base model (optionally with a LoRA adapter)."""
+        if is_checkpoint(model):
+            if adapter is not None:
+                raise RtGraspError(
+                    f"{model} is already a trained checkpoint; give its base model with --adapter"
+                )
+            backbone, info = load_checkpoint(model, dtype, device)
+            kwargs.setdefault("answer_format", info.answer_format)
+            kwargs.setdefault("decimals", info.decimals)
+            kwargs.setdefault("default_instruction", info.extra.get("default_instruction"))
+            return cls(backbone, **kwargs)
+        backbone = load_backbone(model, dtype, device)
+        if adapter is not None:
+            adapter = Path(adapter)
+            backbone.model = apply_adapter(
+                backbone, adapter / "adapter" if is_checkpoint(adapter) else adapter
+            )
+            backbone.model.eval()
+        return cls(backbone, **kwargs)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def messages(
+        self, instruction: str | None, history: Sequence[tuple[str, str]] | None
+    ) -> list[dict[str, Any]]:
+        """The conversation so far plus the new instruction (the image rides on the first turn)."""
+        turns = list(history or [])
+        messages: list[dict[str, Any]] = []
+        for k, (question, answer) in enumerate(turns):
+            messages += [user_message(question, k == 0), assistant_message(answer)]
+        messages.append(user_message(instruction or self.default_instruction, not turns))
+        return messages
+
+    def _encode(self, images: Sequence[Any], conversations: Sequence[list[dict[str, Any]]]) -> Any:
+        processor = self.backbone.processor
+        processor.tokenizer.padding_side = "left"
+        texts = [render(processor, c, add_generation_prompt=True) for c in conversations]
+        pictures = [prepare_image(i, self.backbone.family, processor) for i in images]
+        return processor(text=texts, images=pictures, padding=True, return_tensors="pt").to(
+            self.backbone.device
+        )
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def _generate(
+        self, inputs: Any, constrained: bool, **sampling: Any
+    ) -> tuple[Any, dict[str, float]]:
+        torch = require("torch", "grasp prediction")
+        transformers = require("transformers", "grasp prediction")
+        tokenizer = self.backbone.processor.tokenizer
+        clock = _FirstTokenClock()
+        processors = [clock]
+        prompt_length = inputs["input_ids"].shape[1]
+        if constrained:
+            processors.append(
+                PoseGrammar(
+                    tokenizer,
+                    prompt_length,
+                    self.answer_format,
+                    self.decimals,
+                    self.max_new_tokens,
+                )
+            )
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = self.backbone.model.generate(
+                **inputs,
+                max_new_tokens=self.max_new_tokens,
+                logits_processor=transformers.LogitsProcessorList(processors),
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                **sampling,
+            )
+        end = time.perf_counter()
+        first = clock.first or end
+        return out[:, prompt_length:], {"prefill": first - start, "decode": end - first}
+
+    def _decode(self, ids: Any) -> tuple[str, int]:
+        """Answer text and the number of generated tokens (up to and including the first EOS)."""
+        tokenizer = self.backbone.processor.tokenizer
+        values = ids.tolist()
+        if tokenizer.eos_token_id in values:
+            cut = values.index(tokenizer.eos_token_id)
+            body, generated = values[:cut], cut + 1
+        else:
+            body = [t for t in values if t != tokenizer.pad_token_id]
+            generated = len(body)
+        return tokenizer.decode(body, skip_special_tokens=True).strip(), generated
+
+    def predict(
+        self,
+        image: Any,
+        instruction: str | None = None,
+        history: Sequence[tuple[str, str]] | None = None,
+        constrained: bool = False,
+        samples: int = 1,
+        temperature: float = 0.7,
+        seed: int | None = None,
+    ) -> Prediction:
+        """Answer one image; ``samples > 1`` samples k answers and returns their consensus."""
+        torch = require("torch", "grasp prediction")
+        start = time.perf_counter()
+        inputs = self._encode([image], [self.messages(instruction, history)])
+        preprocess = time.perf_counter() - start
+        prompt_tokens = int(inputs["attention_mask"].sum())
+        if samples <= 1:
+            ids, timing = self._generate(inputs, constrained, do_sample=False)
+            text, n = self._decode(ids[0])
+            return parse_prediction(text, prompt_tokens, n, {"preprocess": preprocess, **timing})
+        if seed is not None:
+            torch.manual_seed(seed)
+        ids, timing = self._generate(
+            inputs,
+            constrained,
+            do_sample=True,
+            temperature=temperature,
+            num_return_sequences=samples,
+        )
+        each = []
+        for row in ids:
+            text, n = self._decode(row)
+            each.append(parse_prediction(text, prompt_tokens, n, {}))
+        return self._combine(each, prompt_tokens, {"preprocess": preprocess, **timing})
+
+    def _combine(
+        self, each: list[Prediction], prompt_tokens: int, timings: dict[str, float]
+    ) -> Prediction:
+        parsed = [p for p in each if p.ok]
+        total = sum(p.generated_tokens for p in each)
+        if not parsed:
+            reasons = sorted({p.error for p in each if p.error})
+            result = parse_prediction(each[0].text, prompt_tokens, total, timings)
+            result.error = f"none of {len(each)} sampled answers parsed ({'; '.join(reasons)})"
+            result.samples = each
+            return result
+        agreed = consensus([p.pose for p in parsed])
+        chosen = parsed[agreed.nearest]
+        result = Prediction(
+            chosen.text,
+            agreed.pose,
+            chosen.reasoning,
+            None,
+            prompt_tokens,
+            total,
+            {**timings, "parse": sum(p.timings["parse"] for p in each)},
+            each,
+            agreed,
+        )
+        result.timings["total"] = sum(
+            result.timings.get(k, 0.0) for k in ("preprocess", "prefill", "decode", "parse")
+        )
+        return result
+
+    def predict_batch(
+        self, images: Sequence[Any], instructions: Sequence[str | None], constrained: bool = False
+    ) -> list[Prediction]:
+        """Greedy answers for a batch (one turn each); timings are per batch, divided evenly."""
+        if len(images) != len(instructions):
+            raise RtGraspError(f"{len(images)} images but {len(instructions)} instructions")
+        if not images:
+            return []
+        start = time.perf_counter()
+        inputs = self._encode(images, [self.messages(i, None) for i in instructions])
+        preprocess = time.perf_counter() - start
+        ids, timing = self._generate(inputs, constrained, do_sample=False)
+        share = {
+            "preprocess": preprocess / len(images),
+            **{k: v / len(images) for k, v in timing.items()},
+        }
+        out = []
+        for row, mask in zip(ids, inputs["attention_mask"], strict=True):
+            text, n = self._decode(row)
+            out.append(parse_prediction(text, int(mask.sum()), n, share))
+        return out
+
+    def session(self, image: Any) -> RefinementSession:
+        """Start a refinement conversation about ``image``."""
+        return RefinementSession(self, image)
+
+
+class RefinementSession:
+    """A conversation about one image; each follow-up is answered with the earlier turns."""
+
+    def __init__(self, predictor: GraspPredictor, image: Any) -> None:
+        self.predictor = predictor
+        self.image = image
+        self.turns: list[tuple[str, str]] = []
+        self.predictions: list[Prediction] = []
+
+    def ask(self, instruction: str | None = None, **kwargs: Any) -> Prediction:
+        """Ask for a (first or refined) grasp; the answer joins the conversation."""
+        prediction = self.predictor.predict(self.image, instruction, self.turns, **kwargs)
+        question = instruction or self.predictor.default_instruction
+        self.turns.append((question, prediction.text))
+        self.predictions.append(prediction)
+        return prediction
+
+    @property
+    def pose(self) -> GraspPose | None:
+        """The latest pose that parsed."""
+        return next((p.pose for p in reversed(self.predictions) if p.ok), None)

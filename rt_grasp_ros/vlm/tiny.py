@@ -1,0 +1,244 @@
+"""Tiny models of the supported families, built from configs with a locally trained tokenizer.
+
+They have the real architectures (a CLIP or Qwen2-VL vision tower, a projector, a Llama or
+Qwen2 language model) at a few hundred thousand parameters, so that training, saving,
+reloading and generation run on a CPU with no downloads. ``rt-grasp train`` builds one from
+``config/train/tiny.yaml`` and trains it from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rt_grasp_ros.errors import ConfigError
+from rt_grasp_ros.optional import require
+from rt_grasp_ros.vlm.families import family_named
+
+# Chat templates in the style of each family's public checkpoints. Rendered with trim_blocks,
+# so newlines are written as {{ '\n' }}.
+LLAVA_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}{% if not loop.first %} {% endif %}USER: "
+    "{% for c in message['content'] %}{% if c['type'] == 'image' %}<image>{{ '\\n' }}"
+    "{% else %}{{ c['text'] }}{% endif %}{% endfor %} ASSISTANT:"
+    "{% else %} {% for c in message['content'] %}{{ c['text'] }}{% endfor %}</s>{% endif %}"
+    "{% endfor %}"
+)
+QWEN_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}{{ '\\n' }}"
+    "{% for c in message['content'] %}{% if c['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% else %}{{ c['text'] }}{% endif %}{% endfor %}"
+    "<|im_end|>{{ '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant{{ '\\n' }}{% endif %}"
+)
+SPECIAL_TOKENS = {
+    "llava": {"pad": "<pad>", "bos": "<s>", "eos": "</s>", "extra": ["<image>"]},
+    "qwen2_vl": {
+        "pad": "<|endoftext|>",
+        "bos": None,
+        "eos": "<|im_end|>",
+        "extra": [
+            "<|im_start|>",
+            "<|vision_start|>",
+            "<|vision_end|>",
+            "<|image_pad|>",
+            "<|video_pad|>",
+        ],
+    },
+}
+
+
+@dataclass(frozen=True)
+class TinySpec:
+    """Architecture of a tiny model.
+
+    Attributes:
+        family: ``llava`` or ``qwen2_vl``.
+        image_size: side of the square image the vision tower sees (pixels).
+        patch_size: vision patch size (pixels).
+        vision_hidden: vision tower width.
+        vision_layers: vision tower depth.
+        hidden: language model width.
+        layers: language model depth.
+        heads: attention heads (both towers).
+        vocab_size: size of the locally trained BPE vocabulary.
+        seed: initialisation seed.
+    """
+
+    family: str = "llava"
+    image_size: int = 64
+    patch_size: int = 8
+    vision_hidden: int = 64
+    vision_layers: int = 2
+    hidden: int = 128
+    layers: int = 2
+    heads: int = 4
+    vocab_size: int = 600
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        family_named(self.family)
+        if self.image_size % self.patch_size:
+            raise ConfigError(
+                f"tiny.image_size {self.image_size} must be a multiple of "
+                f"tiny.patch_size {self.patch_size}"
+            )
+        for name in ("hidden", "vision_hidden"):
+            if getattr(self, name) % self.heads:
+                raise ConfigError(f"tiny.{name} must be a multiple of tiny.heads ({self.heads})")
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int, family: str) -> Any:
+    """A byte-level BPE tokenizer trained on ``texts``, with digits split one per token."""
+    tokenizers = require("tokenizers", "a tiny model's tokenizer")
+    transformers = require("transformers", "a tiny model's tokenizer")
+    special = SPECIAL_TOKENS[family]
+    names = [t for t in (special["pad"], special["bos"], special["eos"]) if t] + special["extra"]
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE())
+    pre = tokenizers.pre_tokenizers
+    tok.pre_tokenizer = pre.Sequence(
+        [pre.Digits(individual_digits=True), pre.ByteLevel(add_prefix_space=False)]
+    )
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    trainer = tokenizers.trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=names,
+        initial_alphabet=pre.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts), trainer)
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token=special["pad"],
+        bos_token=special["bos"],
+        eos_token=special["eos"],
+        additional_special_tokens=special["extra"],
+    )
+    if special["bos"]:
+        fast.add_bos_token = True
+    return fast
+
+
+def build_tiny(spec: TinySpec, corpus: Iterable[str], out_dir: str | Path) -> Path:
+    """Build, initialise and save a tiny model with its processor to ``out_dir``."""
+    torch = require("torch", "a tiny model")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    template = LLAVA_TEMPLATE if spec.family == "llava" else QWEN_TEMPLATE
+    texts = [*corpus, template]
+    tokenizer = train_tokenizer(texts, spec.vocab_size, spec.family)
+    torch.manual_seed(spec.seed)
+    if spec.family == "llava":
+        model, processor = _tiny_llava(spec, tokenizer)
+    else:
+        model, processor = _tiny_qwen2_vl(spec, tokenizer)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+def _tiny_llava(spec: TinySpec, tokenizer: Any) -> tuple[Any, Any]:
+    t = require("transformers", "a tiny LLaVA")
+    from transformers.models.clip import CLIPImageProcessorPil
+
+    vision = t.CLIPVisionConfig(
+        hidden_size=spec.vision_hidden,
+        intermediate_size=2 * spec.vision_hidden,
+        num_hidden_layers=spec.vision_layers,
+        num_attention_heads=spec.heads,
+        image_size=spec.image_size,
+        patch_size=spec.patch_size,
+    )
+    text = t.LlamaConfig(
+        hidden_size=spec.hidden,
+        intermediate_size=2 * spec.hidden,
+        num_hidden_layers=spec.layers,
+        num_attention_heads=spec.heads,
+        num_key_value_heads=spec.heads,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    config = t.LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    model = t.AutoModelForImageTextToText.from_config(config)
+    image_processor = CLIPImageProcessorPil(
+        size={"shortest_edge": spec.image_size},
+        crop_size={"height": spec.image_size, "width": spec.image_size},
+    )
+    processor = t.LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        chat_template=LLAVA_TEMPLATE,
+        patch_size=spec.patch_size,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+    )
+    return model, processor
+
+
+def _tiny_qwen2_vl(spec: TinySpec, tokenizer: Any) -> tuple[Any, Any]:
+    t = require("transformers", "a tiny Qwen2-VL")
+    from transformers import Qwen2VLImageProcessorPil
+
+    from rt_grasp_ros.vlm.backbone import ImageOnlyQwen2VLProcessor
+
+    ids = {
+        name: tokenizer.convert_tokens_to_ids(name) for name in SPECIAL_TOKENS["qwen2_vl"]["extra"]
+    }
+    head_dim = spec.hidden // spec.heads
+    section = head_dim // 2
+    mrope = [section - 2 * (section // 3), section // 3, section // 3]
+    config = t.Qwen2VLConfig(
+        text_config={
+            "hidden_size": spec.hidden,
+            "intermediate_size": 2 * spec.hidden,
+            "num_hidden_layers": spec.layers,
+            "num_attention_heads": spec.heads,
+            "num_key_value_heads": spec.heads,
+            "vocab_size": len(tokenizer),
+            "max_position_embeddings": 1024,
+            "rope_scaling": {"type": "mrope", "mrope_section": mrope},
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+            "bos_token_id": None,
+        },
+        vision_config={
+            "depth": spec.vision_layers,
+            "embed_dim": spec.vision_hidden,
+            "hidden_size": spec.hidden,
+            "num_heads": spec.heads,
+            "patch_size": spec.patch_size,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "in_chans": 3,
+            "mlp_ratio": 2,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+    model = t.AutoModelForImageTextToText.from_config(config)
+    pixels = spec.image_size * spec.image_size
+    image_processor = Qwen2VLImageProcessorPil(
+        min_pixels=pixels,
+        max_pixels=pixels,
+        patch_size=spec.patch_size,
+        merge_size=2,
+        temporal_patch_size=2,
+    )
+    processor = ImageOnlyQwen2VLProcessor(
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=QWEN_TEMPLATE
+    )
+    return model, processor

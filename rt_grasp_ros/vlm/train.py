@@ -1,0 +1,325 @@
+"""Reasoning tuning with transformers' Trainer and PEFT.
+
+``train`` builds (tiny) or loads the base model, applies the strategy, trains on one fold of a
+built dataset with answer-only loss, checks the rectangle-metric accuracy on held-out samples
+every few steps, and writes a self-describing checkpoint with only the parameters that train.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rt_grasp_ros.data.records import BuiltDataset, GroundTruth, open_built_dataset
+from rt_grasp_ros.errors import DatasetError
+from rt_grasp_ros.eval.scoring import evaluate_answers
+from rt_grasp_ros.optional import require
+from rt_grasp_ros.prompts.templates import load_templates
+from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
+from rt_grasp_ros.vlm.checkpoint import WEIGHTS_FILE, CheckpointInfo, load_weights, save_checkpoint
+from rt_grasp_ros.vlm.config import TrainConfig
+from rt_grasp_ros.vlm.dataset import ConversationDataset, record_image, record_messages
+from rt_grasp_ros.vlm.predictor import GraspPredictor
+from rt_grasp_ros.vlm.processing import collate
+from rt_grasp_ros.vlm.strategy import apply_strategy, count_parameters, trainable_state_dict
+from rt_grasp_ros.vlm.tiny import build_tiny
+
+log = logging.getLogger(__name__)
+TINY_BASE = "base"
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    output: Path
+    steps: int
+    seconds: float
+    trainable_parameters: int
+    total_parameters: int
+    validation: list[tuple[int, float]] = field(default_factory=list)
+    losses: list[tuple[int, float]] = field(default_factory=list)
+
+
+def validation_records(
+    dataset: BuiltDataset, fold: int, limit: int
+) -> tuple[list[dict[str, Any]], str]:
+    """Held-out records of the fold, or (single fold) un-augmented training records."""
+    test = dataset.records(fold, "test")
+    if test:
+        return test[:limit], "test"
+    originals = [
+        r
+        for r in dataset.records(fold, "train")
+        if "augmentation" not in r and r["id"] == r["source_id"]
+    ]
+    return originals[:limit], "train"
+
+
+def evaluate_records(
+    predictor: GraspPredictor,
+    records: list[dict[str, Any]],
+    image_folder: Path,
+    ground_truth: dict[str, GroundTruth],
+    batch_size: int,
+) -> tuple[float, int]:
+    """Rectangle-metric accuracy of greedy answers on ``records``; (accuracy, parse failures)."""
+    answers = {}
+    for start in range(0, len(records), batch_size):
+        chunk = records[start : start + batch_size]
+        images = [record_image(r, image_folder) for r in chunk]
+        instructions = [record_messages(r)[0]["content"][-1]["text"] for r in chunk]
+        for record, prediction in zip(
+            chunk, predictor.predict_batch(images, instructions), strict=True
+        ):
+            answers[record["id"]] = prediction.text
+    report = evaluate_answers({r["id"]: ground_truth[r["id"]] for r in records}, answers)
+    return report.accuracy, report.count("unparsable")
+
+
+def _trainer_classes() -> tuple[type, type]:
+    transformers = require("transformers", "training")
+
+    class GraspTrainer(transformers.Trainer):
+        """A Trainer whose checkpoints hold only the trained parameters (for non-PEFT models)."""
+
+        def __init__(self, *args: Any, trainable_only: bool = False, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.trainable_only = trainable_only
+
+        def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+            if not self.trainable_only:
+                return super()._save(output_dir, state_dict)
+            safetensors = require("safetensors.torch", "checkpointing")
+            out = Path(output_dir or self.args.output_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            safetensors.save_file(trainable_state_dict(self.model), str(out / WEIGHTS_FILE))
+            return None
+
+        def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+            if not self.trainable_only:
+                return super()._load_from_checkpoint(resume_from_checkpoint, model)
+            load_weights(model or self.model, Path(resume_from_checkpoint) / WEIGHTS_FILE)
+            return None
+
+    class ValidationCallback(transformers.TrainerCallback):
+        """Rectangle-metric accuracy on held-out samples every ``every`` steps and at the end."""
+
+        def __init__(self, run: _Run) -> None:
+            self.run = run
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            every = self.run.config.eval.every_steps
+            if every and state.global_step % every == 0:
+                self._validate(state)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if not self.run.validation or self.run.validation[-1][0] != state.global_step:
+                self._validate(state)
+
+        def _validate(self, state: Any) -> None:
+            accuracy, failures = self.run.validate()
+            self.run.validation.append((state.global_step, accuracy))
+            state.log_history.append(
+                {
+                    "step": state.global_step,
+                    "val_accuracy": accuracy,
+                    "val_parse_failures": failures,
+                }
+            )
+            log.info(
+                "step %d: validation accuracy %.1f %% (%d unparsable)",
+                state.global_step,
+                100 * accuracy,
+                failures,
+            )
+
+    return GraspTrainer, ValidationCallback
+
+
+@dataclass
+class _Run:
+    """State shared by the training loop and the validation callback."""
+
+    config: TrainConfig
+    backbone: Backbone
+    model: Any
+    dataset: BuiltDataset
+    val_records: list[dict[str, Any]]
+    ground_truth: dict[str, GroundTruth]
+    validation: list[tuple[int, float]] = field(default_factory=list)
+
+    def validate(self) -> tuple[float, int]:
+        if not self.val_records:
+            return 0.0, 0
+        manifest = self.dataset.manifest
+        predictor = GraspPredictor(
+            Backbone(
+                self.model, self.backbone.processor, self.backbone.family, self.backbone.source
+            ),
+            manifest["format"],
+            int(manifest.get("decimals", 3)),
+            self.config.eval.max_new_tokens,
+        )
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return evaluate_records(
+                predictor,
+                self.val_records,
+                self.dataset.image_folder,
+                self.ground_truth,
+                self.config.eval.batch_size,
+            )
+        finally:
+            self.model.train(was_training)
+
+
+def prepare_base(config: TrainConfig, dataset: BuiltDataset, output: Path) -> tuple[str, str]:
+    """(path to load, name to record): a hub id or path, or a tiny model in ``output/base``."""
+    if config.model.base is not None:
+        return config.model.base, config.model.base
+    base_dir = output / TINY_BASE
+    if not (base_dir / "config.json").exists():
+        lib = load_templates()
+        corpus = (
+            [t for ts in lib.reasoning.values() for t in ts]
+            + list(lib.instructions)
+            + list(lib.generic)
+        )
+        for fold in range(dataset.num_folds):
+            for r in dataset.records(fold, "train"):
+                corpus += [turn["value"] for turn in r["conversations"]]
+        build_tiny(config.model.tiny, corpus, base_dir)
+    return str(base_dir), TINY_BASE
+
+
+def train(
+    config: TrainConfig,
+    data: str | Path,
+    output: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train on one fold of a built dataset and write a checkpoint to ``output``."""
+    torch = require("torch", "training")
+    transformers = require("transformers", "training")
+    start = time.perf_counter()
+    output = Path(output)
+    dataset = open_built_dataset(data)
+    fold = config.data.fold
+    train_records = dataset.records(fold, "train")
+    if not train_records:
+        raise DatasetError(f"{data}: fold {fold} has no training records")
+    load_path, base_name = prepare_base(config, dataset, output)
+    backbone = load_backbone(load_path, config.model.dtype, config.model.device)
+    torch.manual_seed(config.seed)
+    model = apply_strategy(
+        backbone.model, backbone.family, config.strategy, config.lora, config.train_vision_tower
+    )
+    if config.optim.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    trainable, total = count_parameters(model)
+    log.info(
+        "training %s/%s: %d of %d parameters",
+        backbone.family.name,
+        config.strategy,
+        trainable,
+        total,
+    )
+
+    val_records, _ = validation_records(dataset, fold, config.eval.samples)
+    run = _Run(
+        config,
+        backbone,
+        model,
+        dataset,
+        val_records,
+        dataset.ground_truth() if val_records else {},
+    )
+    trainer_cls, callback_cls = _trainer_classes()
+    device = next(model.parameters()).device
+    args = transformers.TrainingArguments(
+        output_dir=str(output / "trainer"),
+        per_device_train_batch_size=config.optim.micro_batch_size,
+        gradient_accumulation_steps=config.optim.accumulation,
+        learning_rate=config.optim.learning_rate,
+        num_train_epochs=config.optim.epochs,
+        max_steps=config.optim.max_steps,
+        lr_scheduler_type=config.optim.scheduler,
+        warmup_steps=config.optim.warmup_ratio,
+        weight_decay=config.optim.weight_decay,
+        max_grad_norm=config.optim.max_grad_norm,
+        logging_steps=config.logging_steps,
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        bf16=next(model.parameters()).dtype == torch.bfloat16,
+        use_cpu=device.type == "cpu",
+        seed=config.seed,
+        report_to="none",
+        remove_unused_columns=False,
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+    )
+    dataset_obj = ConversationDataset(
+        train_records,
+        dataset.image_folder,
+        backbone.processor,
+        backbone.family,
+        config.data.max_length,
+        cache=config.data.cache_examples,
+    )
+    trainer = trainer_cls(
+        model=model,
+        args=args,
+        train_dataset=dataset_obj,
+        data_collator=partial(collate, pad_token_id=backbone.processor.tokenizer.pad_token_id),
+        callbacks=[callback_cls(run)],
+        trainable_only=config.strategy != "lora",
+    )
+    trainer.train(resume_from_checkpoint=resume or None)
+
+    losses = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
+    info = CheckpointInfo(
+        base_model=base_name,
+        family=backbone.family.name,
+        strategy=config.strategy,
+        answer_format=dataset.manifest["format"],
+        decimals=int(dataset.manifest.get("decimals", 3)),
+        train_config=config.to_dict(),
+        extra={
+            "dataset": {
+                "path": str(Path(data).resolve()),
+                "fold": fold,
+                "split": dataset.manifest["split"],
+            },
+            "steps": trainer.state.global_step,
+            "default_instruction": (dataset.manifest.get("instructions") or [None])[0],
+            "validation": [{"step": s, "accuracy": a} for s, a in run.validation],
+        },
+    )
+    save_checkpoint(output, model, backbone, info)
+    (output / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
+    from rt_grasp_ros.viz.curves import plot_training_curves
+
+    plot_training_curves(
+        run.validation,
+        losses,
+        output / "training_curve.png",
+        f"{backbone.family.name} / {config.strategy} / {dataset.manifest['format']}",
+    )
+    return TrainResult(
+        output,
+        trainer.state.global_step,
+        time.perf_counter() - start,
+        trainable,
+        total,
+        run.validation,
+        losses,
+    )

@@ -1,0 +1,81 @@
+"""The tiny model learns, through the commands a user runs: build, train, evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from synthetic import write_cornell_folder
+
+from rt_grasp_ros.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_tiny_llava_learns_eight_grasps_from_the_images(tmp_path, capsys):
+    cornell = tmp_path / "cornell"
+    # Eight images, one object each, one ground-truth grasp each, all at different poses.
+    write_cornell_folder(cornell, n_images=8, objects_per_image=1, grasps=1)
+    built, ckpt = tmp_path / "built", tmp_path / "ckpt"
+    # One instruction for every image: the model can tell the images apart only by looking.
+    assert (
+        main(
+            [
+                "dataset",
+                "build",
+                "--cornell",
+                str(cornell),
+                "--out",
+                str(built),
+                "--folds",
+                "1",
+                "--instruction-templates",
+                str(ROOT / "test" / "fixtures" / "one_instruction.yaml"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(ROOT / "config" / "train" / "tiny.yaml"),
+                "--data",
+                str(built),
+                "--output",
+                str(ckpt),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "evaluate",
+                "--cornell",
+                str(cornell),
+                "--model",
+                str(ckpt),
+                "--json",
+                "--save-predictions",
+                str(tmp_path / "predictions"),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["total"] == 8 and report["correct"] >= 7, report
+    assert report["parse_failures"] == 0
+    answers = [
+        json.loads(line)
+        for line in (tmp_path / "predictions" / "cornell.jsonl").read_text().splitlines()
+    ]
+    poses = {(a["pose"]["x"], a["pose"]["y"], a["pose"]["theta"]) for a in answers if a["pose"]}
+    assert len(poses) >= 7  # different images, different answers: the image conditions the pose
+    assert all(a["reasoning"] for a in answers)  # the rt format reasons before the pose

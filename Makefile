@@ -19,7 +19,7 @@ APT_PACKAGES := python3-venv python3-dev cmake \
 
 ROS_DIR := rt_grasp_ros/ros
 
-.PHONY: setup apt lint pytest test bench clean
+.PHONY: setup apt lint pytest test demo bench clean
 
 setup: $(STAMP)
 
@@ -50,8 +50,11 @@ pytest: setup
 
 test: lint pytest
 
+demo: setup
+	$(VENV)/bin/rt-grasp demo --out runs/demo
+
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build install log
+	rm -rf $(VENV) .pytest_cache .ruff_cache build install log runs

@@ -9,10 +9,18 @@ import sys
 from collections.abc import Sequence
 
 from rt_grasp_ros import __version__
-from rt_grasp_ros.cli import dataset_cmd, evaluate_cmd, predict_cmd, show_cmd, sim_cmd, train_cmd
+from rt_grasp_ros.cli import (
+    dataset_cmd,
+    demo_cmd,
+    evaluate_cmd,
+    predict_cmd,
+    show_cmd,
+    sim_cmd,
+    train_cmd,
+)
 from rt_grasp_ros.errors import RtGraspError
 
-COMMANDS = (dataset_cmd, train_cmd, predict_cmd, evaluate_cmd, show_cmd, sim_cmd)
+COMMANDS = (demo_cmd, dataset_cmd, train_cmd, predict_cmd, evaluate_cmd, show_cmd, sim_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -107,8 +107,9 @@ def run_trials_cmd(args: argparse.Namespace) -> int:
     out = console()
     out.print(table)
     out.print(f"success rate: {100 * summary.success_rate:.1f} %")
-    for reason, n in summary.to_json()["failures"].items():
-        out.print(f"  failed ({n}x): {reason}")
+    for kind, n in summary.to_json()["failures"].items():
+        example = next(r for r in summary.results if r.failure == kind)
+        out.print(f"  failed ({n}x): {kind}, e.g. seed {example.seed}: {example.reason}")
     return 0
 
 

@@ -138,6 +138,30 @@ def overlay(world: World, frame: RGBDFrame, record: dict[str, Any]) -> np.ndarra
     return image
 
 
+def object_views(
+    n_objects: int, views: int, seed: int = 0, config: SceneConfig | None = None
+) -> list[tuple[SceneSpec, str]]:
+    """One-object scenes: ``n_objects`` object instances, each placed ``views`` times.
+
+    Returns ``(scene, object id)`` pairs; every view of an instance has the same size and
+    colour, so object-wise folds can keep them together.
+    """
+    config = config or SceneConfig()
+    out = []
+    for k in range(n_objects):
+        base = generate_scene(seed + k, config)
+        if not base.objects:
+            continue
+        for view in range(views):
+            # The same object instance placed anew for each view.
+            placed = generate_scene(seed + k + 100_000 * (view + 1), config).objects[0]
+            obj = type(placed)(placed.name, base.objects[0].spec, placed.xy, placed.yaw)
+            out.append(
+                (SceneSpec(base.seed * 1000 + view, config, (obj,), None), f"sim{seed + k}")
+            )
+    return out
+
+
 def export_cornell(
     out: Path,
     n_objects: int,
@@ -146,40 +170,31 @@ def export_cornell(
     config: SceneConfig | None = None,
     progress: bool = True,
 ) -> list[str]:
-    """Render ``n_objects`` objects, each from ``views`` placements, as a Cornell-layout dataset.
+    """Render :func:`object_views` scenes as a Cornell-layout dataset.
 
     Images are the 400x400 workspace crops; rectangles are in crop pixels; depth is a float
-    TIFF (metres); ``objects.csv`` gives each image's object instance and category, so that
-    object-wise folds keep all views of an object together.
+    TIFF (metres); ``objects.csv`` gives each image's object instance and category.
     """
-    config = config or SceneConfig()
     stems, mapping = [], {}
-    index = 100
-    for k in tqdm(range(n_objects), desc="objects", disable=not progress):
-        base = generate_scene(seed + k, config)
-        if not base.objects:
+    scenes = object_views(n_objects, views, seed, config)
+    for index, (spec, object_id) in enumerate(
+        tqdm(scenes, desc="scenes", disable=not progress), start=100
+    ):
+        world, _ = settled_world(spec)
+        with world:
+            frame = world.render()
+            rgb, depth, (x0, y0) = frame.crop()
+            rects = [
+                GraspRectangle(g.rectangle.corners - [x0, y0])
+                for g in ground_truth_grasps(world, frame)
+            ]
+        size = frame.camera.config.crop
+        rects = [r for r in rects if 0 <= r.center[0] < size and 0 <= r.center[1] < size]
+        if not rects:
             continue
-        for view in range(views):
-            # The same object instance (size, colour) placed anew for each view.
-            placed = generate_scene(seed + k + 100_000 * (view + 1), config).objects[0]
-            obj = type(placed)(placed.name, base.objects[0].spec, placed.xy, placed.yaw)
-            spec = SceneSpec(base.seed, config, (obj,), None)
-            world, _ = settled_world(spec)
-            with world:
-                frame = world.render()
-                rgb, depth, (x0, y0) = frame.crop()
-                rects = [
-                    GraspRectangle(g.rectangle.corners - [x0, y0])
-                    for g in ground_truth_grasps(world, frame)
-                ]
-            size = frame.camera.config.crop
-            rects = [r for r in rects if 0 <= r.center[0] < size and 0 <= r.center[1] < size]
-            if not rects:
-                continue
-            stem = f"pcd{index:04d}"
-            index += 1
-            write_cornell_sample(out, stem, rgb, rects, (), depth)
-            mapping[stem] = ObjectInfo(f"sim{seed + k}", obj.spec.category)
-            stems.append(stem)
+        stem = f"pcd{index:04d}"
+        write_cornell_sample(out, stem, rgb, rects, (), depth)
+        mapping[stem] = ObjectInfo(object_id, spec.objects[0].spec.category)
+        stems.append(stem)
     write_object_map(out / "objects.csv", mapping)
     return stems

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
@@ -19,9 +20,10 @@ from rt_grasp_ros.sim.grasps import (
     image_point_to_world,
     suction_targets,
 )
+from rt_grasp_ros.sim.ik import CollisionError, UnreachableError
 from rt_grasp_ros.sim.objects import CATEGORIES, SUCTION_CATEGORIES
 from rt_grasp_ros.sim.robot import SimRobot, top_down_rotation
-from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
+from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene
 from rt_grasp_ros.sim.tools import GripperKind
 from rt_grasp_ros.sim.world import World
 
@@ -80,9 +82,20 @@ class ImageGrasp:
     opening_px: float = 40.0
 
 
+class Failure(str, Enum):
+    """Why a trial failed, in kinds that can be counted."""
+
+    INVALID_GRASP = "invalid grasp (outside the image or no depth)"
+    UNREACHABLE = "unreachable"
+    COLLISION = "would collide"
+    NOT_PICKED = "object not picked up"
+    DROPPED = "dropped during the hold"
+    LOW_LIFT = "held but not lifted"
+
+
 @dataclass
 class TrialResult:
-    """The outcome of one trial."""
+    """The outcome of one trial: ``failure`` is its kind, ``reason`` the details."""
 
     seed: int
     gripper: str
@@ -91,6 +104,7 @@ class TrialResult:
     success: bool
     reason: str
     lift: float
+    failure: str | None = None
     grasp: dict[str, float] = field(default_factory=dict)
     sim_time: float = 0.0
     wall_time: float = 0.0
@@ -101,16 +115,35 @@ def execute_image_grasp(
 ) -> None:
     """Pre-grasp, approach, close or seal, lift and hold an image-space grasp.
 
+    The pixel's depth places the grasp in 3D (see :func:`image_grasp_to_world`).
+
     Raises:
         RtGraspError: the pixel is outside the image or has no depth, or the pose is
             unreachable or collides.
     """
     if config.gripper is GripperKind.PARALLEL:
         target = image_grasp_to_world(frame, grasp.u, grasp.v, grasp.angle, grasp.opening_px)
-        position, rot = target.position, top_down_rotation(_nearest_yaw(robot, target.yaw))
+        execute_grasp(robot, target.position, target.yaw, config)
     else:
-        position = image_point_to_world(frame, grasp.u, grasp.v) - [0.0, 0.0, SUCTION_PRESS]
-        rot = top_down_rotation(_nearest_yaw(robot, -math.pi / 2))
+        surface = image_point_to_world(frame, grasp.u, grasp.v)
+        execute_grasp(robot, surface - np.array([0.0, 0.0, SUCTION_PRESS]), -math.pi / 2, config)
+
+
+def execute_grasp(robot: SimRobot, position: np.ndarray, yaw: float, config: TrialConfig) -> None:
+    """Pre-grasp, approach, close or seal, lift and hold a top-down grasp given in 3D.
+
+    Args:
+        robot: the robot, with the gripper of ``config``.
+        position: where the fingers close (or the cup seals), in the robot base frame (m).
+        yaw: direction of the gripper's opening axis in the table plane (rad); ``yaw + pi`` is
+            the same grasp and is used when it turns the wrist less.
+        config: grasp force, lift height and hold time.
+
+    Raises:
+        UnreachableError, CollisionError: the pre-grasp or grasp pose cannot be reached.
+    """
+    position = np.asarray(position, float)
+    rot = top_down_rotation(_nearest_yaw(robot, yaw))
     robot.open_gripper(wait=0.2)
     robot.move_to(position + np.array([0.0, 0.0, PRE_GRASP_HEIGHT]), rot)
     if config.gripper is GripperKind.SUCTION:
@@ -156,51 +189,77 @@ def choose_grasp(
     return ImageGrasp(cx, cy, rect.angle, rect.width)
 
 
-def run_trial(seed: int, config: TrialConfig) -> TrialResult:
+Chooser = Callable[[World, RGBDFrame, np.random.Generator], ImageGrasp]
+
+
+def run_trial(seed: int, config: TrialConfig, chooser: Chooser | None = None) -> TrialResult:
     """One seeded trial on a one-object scene; deterministic for a seed."""
-    start = time.perf_counter()
     spec = generate_scene(
         seed, SceneConfig(n_objects=1, categories=config.categories, gripper=config.gripper)
     )
+    return run_scene_trial(spec, config, chooser)
+
+
+def run_scene_trial(
+    spec: SceneSpec, config: TrialConfig, chooser: Chooser | None = None
+) -> TrialResult:
+    """A trial on ``spec`` (its first object is the target); ``chooser`` picks the grasp.
+
+    The default chooser follows ``config.source`` (ground truth or random); a model-driven
+    chooser is how the grasp model is tried on the robot.
+    """
+    start = time.perf_counter()
     category = spec.objects[0].spec.category
     with World(spec) as world:
         robot = SimRobot(world)
         robot.run(0.3)  # let the object settle
         z0 = world.object_com("obj0")[2]
         frame = world.render()
-        rng = np.random.default_rng([seed, 1])
+        rng = np.random.default_rng([spec.seed, 1])
         grasp_info: dict[str, float] = {}
         try:
-            grasp = choose_grasp(world, frame, config, rng)
+            grasp = (chooser or (lambda w, f, r: choose_grasp(w, f, config, r)))(world, frame, rng)
             grasp_info = {k: round(float(v), 4) for k, v in asdict(grasp).items()}
             execute_image_grasp(robot, frame, grasp, config)
-            reason, success, lift = _outcome(world, robot, z0, config)
+            failure, reason, lift = _outcome(world, robot, z0, config)
         except RtGraspError as exc:
-            reason, success, lift = str(exc), False, world.object_com("obj0")[2] - z0
+            failure = _failure_kind(exc)
+            reason, lift = str(exc), world.object_com("obj0")[2] - z0
         return TrialResult(
-            seed,
+            spec.seed,
             config.gripper.value,
-            config.source.value,
+            config.source.value if chooser is None else "custom",
             category,
-            success,
+            failure is None,
             reason,
             float(lift),
+            failure.value if failure else None,
             grasp_info,
             world.time,
             time.perf_counter() - start,
         )
 
 
+def _failure_kind(exc: RtGraspError) -> Failure:
+    if isinstance(exc, UnreachableError):
+        return Failure.UNREACHABLE
+    if isinstance(exc, CollisionError):
+        return Failure.COLLISION
+    return Failure.INVALID_GRASP
+
+
 def _outcome(
     world: World, robot: SimRobot, z0: float, config: TrialConfig
-) -> tuple[str, bool, float]:
+) -> tuple[Failure | None, str, float]:
     lift = world.object_com("obj0")[2] - z0
     held = robot.gripper_state().holding
     if held != "obj0":
-        return ("not held after the hold" if lift > 0.01 else "object not picked up"), False, lift
+        if lift > 0.01:
+            return Failure.DROPPED, f"not held after the hold ({100 * lift:.1f} cm up)", lift
+        return Failure.NOT_PICKED, "the object stayed on the table", lift
     if lift < config.lift / 2:
-        return f"held but lifted only {100 * lift:.1f} cm", False, lift
-    return "lifted and held", True, lift
+        return Failure.LOW_LIFT, f"held but lifted only {100 * lift:.1f} cm", lift
+    return None, "lifted and held", lift
 
 
 @dataclass(frozen=True)
@@ -243,13 +302,7 @@ class TrialSummary:
             if self.results
             else 0.0,
             "failures": dict(
-                sorted(
-                    {
-                        r.reason: sum(x.reason == r.reason for x in self.results if not x.success)
-                        for r in self.results
-                        if not r.success
-                    }.items()
-                )
+                sorted(Counter(r.failure for r in self.results if r.failure).items())
             ),
         }
         if with_trials:

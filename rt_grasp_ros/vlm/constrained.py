@@ -12,6 +12,7 @@ from typing import Any
 
 import regex
 
+from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.formats import NO_REASONING_B_ANGLE, AnswerFormat
 
@@ -60,6 +61,11 @@ class PoseGrammar:
         self.max_new_tokens = max_new_tokens
         self.pose_chars = POSE_CHARS | set(NO_REASONING_B_ANGLE)
         self.reserve = longest_pose(fmt, decimals) + 2  # worst case: one character per token
+        if max_new_tokens < self.reserve:
+            raise ConfigError(
+                f"constrained decoding needs max_new_tokens >= {self.reserve} to fit a "
+                f"{fmt.value} pose, got {max_new_tokens}"
+            )
         self.eos = tokenizer.eos_token_id
         self._strings = self._token_strings()
 

@@ -8,6 +8,7 @@ from rt_grasp_ros.sim.objects import CATEGORIES, SUCTION_CATEGORIES
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.trials import (
+    Failure,
     ImageGrasp,
     TrialConfig,
     execute_image_grasp,
@@ -49,6 +50,21 @@ def test_trials_are_deterministic_for_a_seed():
     assert (a.success, a.lift, a.grasp, a.sim_time) == (b.success, b.lift, b.grasp, b.sim_time)
 
 
+def test_a_grasp_given_in_3d_lifts_the_object():
+    from rt_grasp_ros.sim.grasps import ground_truth_grasps
+    from rt_grasp_ros.sim.trials import execute_grasp
+
+    world = World(generate_scene(2, SceneConfig(n_objects=1, categories=("can",))))
+    robot = SimRobot(world)
+    robot.run(0.3)
+    z0 = world.object_com("obj0")[2]
+    grasp = ground_truth_grasps(world, world.render())[0].world
+    execute_grasp(robot, grasp.position, grasp.yaw, TrialConfig())
+    assert robot.gripper_state().holding == "obj0"
+    assert world.object_com("obj0")[2] - z0 > 0.08
+    world.close()
+
+
 def test_a_grasp_outside_the_image_is_a_clear_error():
     world = World(generate_scene(0, SceneConfig(n_objects=1)))
     robot = SimRobot(world)
@@ -64,3 +80,6 @@ def test_summary_json_has_the_documented_keys():
     assert {"success_rate", "trials", "successes", "per_category", "failures"} <= set(data)
     assert data["trials"] == 2 and 0.0 <= data["success_rate"] <= 1.0
     assert np.isclose(data["success_rate"], data["successes"] / 2)
+    random = run_trials(3, TrialConfig(source="random"), progress=False).to_json()
+    assert sum(random["failures"].values()) == 3 - random["successes"]
+    assert set(random["failures"]) <= {f.value for f in Failure}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rt_grasp_ros.cli.common import add_source_arguments, console, load_samples, print_json
 from rt_grasp_ros.errors import RtGraspError
+from rt_grasp_ros.eval.scoring import EvaluationReport
 from rt_grasp_ros.eval.sources import EvaluationSet
 
 
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_models(args: argparse.Namespace, sets: list[EvaluationSet]) -> list:
+def run_models(args: argparse.Namespace, sets: list[EvaluationSet]) -> list[EvaluationReport]:
     """Run ``--model`` over each evaluation set (one checkpoint per fold with ``{fold}``)."""
     from rt_grasp_ros.vlm.evaluate import evaluate_model
     from rt_grasp_ros.vlm.predictor import GraspPredictor
@@ -158,14 +159,14 @@ def _set_name(eval_set: EvaluationSet) -> str:
     return "-".join(parts)
 
 
-def score(eval_set: EvaluationSet, answers: dict[str, str]):  # -> EvaluationReport
+def score(eval_set: EvaluationSet, answers: dict[str, str]) -> EvaluationReport:
     """Score ``answers`` on one evaluation set."""
     from rt_grasp_ros.eval.scoring import evaluate_answers
 
     return evaluate_answers(eval_set.ground_truth, answers, eval_set.folds, eval_set.label)
 
 
-def show(reports: list, args: argparse.Namespace) -> None:
+def show(reports: list[EvaluationReport], args: argparse.Namespace) -> None:
     """Print reports as tables or JSON, and write per-sample details if asked."""
     from rt_grasp_ros.eval.report import print_report, print_table_one
 

@@ -130,8 +130,7 @@ def build_dataset(
     write_ground_truth(out / GROUND_TRUTH, entries)
     if config.materialize:
         _materialize(out / MATERIALIZED_DIR, samples, family, progress)
-    manifest = _manifest(config, source, root, len(samples), len(entries), fold_counts)
-    manifest["instructions"] = list(templates.instructions)
+    manifest = _manifest(config, source, root, len(samples), len(entries), fold_counts, templates)
     write_json(out / MANIFEST, manifest)
     return BuildSummary(out, len(samples), len(entries), fold_counts, time.perf_counter() - start)
 
@@ -249,6 +248,7 @@ def _manifest(
     n_source: int,
     n_samples: int,
     fold_counts: list[dict[str, int]],
+    templates: TemplateLibrary,
 ) -> dict[str, Any]:
     return {
         "version": FORMAT_VERSION,
@@ -264,4 +264,5 @@ def _manifest(
         "image_folder": MATERIALIZED_DIR if config.materialize else str(root),
         "augmentation_config": asdict(config.augmentation),
         "counts": {"source_images": n_source, "samples": n_samples, "folds": fold_counts},
+        "instructions": list(templates.instructions),
     }

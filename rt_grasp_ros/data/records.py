@@ -15,6 +15,7 @@ A record's ``image`` is relative to the manifest's ``image_folder``. A record wi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,21 +131,31 @@ def write_ground_truth(path: Path, entries: list[GroundTruth]) -> None:
             f.write(json.dumps(entry.to_json()) + "\n")
 
 
-def read_ground_truth(path: Path) -> dict[str, GroundTruth]:
-    """Read a ground-truth JSONL file into ``id -> GroundTruth``."""
-    out: dict[str, GroundTruth] = {}
+def iter_jsonl(path: str | Path, what: str) -> Iterator[tuple[str, int, Any]]:
+    """``(file:line, line number, value)`` for each non-empty line of a JSON-lines file.
+
+    Raises:
+        DatasetError: the file cannot be read (``what`` names it) or a line is not JSON.
+    """
+    path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from exc
+        raise DatasetError(f"cannot read {what} {path}: {exc}") from exc
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}:{line_no}"
         try:
-            data = json.loads(line)
+            yield where, line_no, json.loads(line)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{where}: invalid JSON: {exc.msg}") from exc
+
+
+def read_ground_truth(path: Path) -> dict[str, GroundTruth]:
+    """Read a ground-truth JSONL file into ``id -> GroundTruth``."""
+    out: dict[str, GroundTruth] = {}
+    for where, _, data in iter_jsonl(path, "ground truth"):
         entry = GroundTruth.from_json(data, where)
         if entry.id in out:
             raise DatasetError(f"{where}: sample id {entry.id!r} appears twice")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rt_grasp_ros.data.records import iter_jsonl
 from rt_grasp_ros.errors import DatasetError
 
 
@@ -16,21 +17,9 @@ def read_predictions(path: str | Path) -> dict[str, str]:
     Extra keys are allowed (and ignored). Raises DatasetError naming the line of invalid
     JSON, a missing or non-text ``id``/``text``, or an id given twice.
     """
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DatasetError(f"cannot read predictions {path}: {exc}") from exc
     answers: dict[str, str] = {}
     first_line: dict[str, int] = {}
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{where}: invalid JSON: {exc.msg}") from exc
+    for where, line_no, row in iter_jsonl(path, "predictions"):
         if not isinstance(row, dict):
             raise DatasetError(
                 f'{where}: expected an object {{"id": ..., "text": ...}}, got {row!r}'

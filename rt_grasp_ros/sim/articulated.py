@@ -124,6 +124,31 @@ def _shell(world: ET.Element, spec: ArticulatedSpec, open_side: str) -> None:
         _box(body, f"shell_{name}", half, pos, spec.rgba)
 
 
+def _moving_part(
+    world: ET.Element,
+    spec: ArticulatedSpec,
+    pos: tuple,
+    damping: float,
+    friction: float,
+    armature: float,
+) -> ET.Element:
+    """The moving body at ``pos`` with its joint (a hinge's axis passes through ``pos``)."""
+    part = sub(world, "body", name=spec.moving_body, pos=pos)
+    sub(
+        part,
+        "joint",
+        name=spec.joint_name,
+        type=spec.joint_type,
+        axis=spec.axis,
+        pos=(0, 0, 0),
+        range=spec.joint_range,
+        damping=damping,
+        frictionloss=friction,
+        armature=armature,
+    )
+    return part
+
+
 def _vertical_bar(part: ET.Element, pos: tuple, length: float) -> None:
     x, y, z = pos
     sub(
@@ -167,18 +192,7 @@ def make_drawer(rng: np.random.Generator) -> ArticulatedSpec:
 def _build_drawer(spec: ArticulatedSpec, world: ET.Element) -> None:
     _shell(world, spec, "front")
     d, w, h = spec.size
-    part = sub(world, "body", name=spec.moving_body, pos=(spec.front_x, spec.center_y, 0))
-    sub(
-        part,
-        "joint",
-        name=spec.joint_name,
-        type="slide",
-        axis=spec.axis,
-        range=spec.joint_range,
-        damping=3.0,
-        frictionloss=0.5,
-        armature=0.05,
-    )
+    part = _moving_part(world, spec, (spec.front_x, spec.center_y, 0), 3.0, 0.5, 0.05)
     inner_w, inner_h, t = w / 2 - WALL - 0.003, h / 2 - WALL - 0.003, WALL / 2
     depth = d - 2 * WALL
     # The front panel sits just outside the shell, so closed means touching nothing.
@@ -233,19 +247,7 @@ def _build_door(spec: ArticulatedSpec, world: ET.Element) -> None:
     _shell(world, spec, "front")
     _, w, h = spec.size
     hx, hy, _ = spec.anchor
-    part = sub(world, "body", name=spec.moving_body, pos=(hx, hy, 0))
-    sub(
-        part,
-        "joint",
-        name=spec.joint_name,
-        type="hinge",
-        axis=spec.axis,
-        pos=(0, 0, 0),
-        range=spec.joint_range,
-        damping=0.3,
-        frictionloss=0.05,
-        armature=0.01,
-    )
+    part = _moving_part(world, spec, (hx, hy, 0), 0.3, 0.05, 0.01)
     t = WALL / 2
     _box(part, "door_panel", (t, w / 2 - 0.002, h / 2 - 0.002), (-t, w / 2, h / 2), spec.rgba)
     hcx, hcy, hcz = spec.handle_center
@@ -279,19 +281,7 @@ def _build_lid(spec: ArticulatedSpec, world: ET.Element) -> None:
     _shell(world, spec, "top")
     d, w, _ = spec.size
     hx, hy, hz = spec.anchor
-    part = sub(world, "body", name=spec.moving_body, pos=(hx, hy, hz))
-    sub(
-        part,
-        "joint",
-        name=spec.joint_name,
-        type="hinge",
-        axis=spec.axis,
-        pos=(0, 0, 0),
-        range=spec.joint_range,
-        damping=0.05,
-        frictionloss=0.02,
-        armature=0.005,
-    )
+    part = _moving_part(world, spec, (hx, hy, hz), 0.05, 0.02, 0.005)
     t = WALL / 2
     _box(part, "lid_panel", (d / 2 + 0.004, w / 2 + 0.004, t), (-d / 2, 0, t), spec.rgba)
     bar_x = spec.handle_center[0] - hx

@@ -202,34 +202,31 @@ def bottle(rng: np.random.Generator) -> ObjectSpec:
     )
 
 
-def bowl(rng: np.random.Generator) -> ObjectSpec:
-    """A wide bowl, grasped by pinching its rim."""
-    r, h, wall = rng.uniform(0.055, 0.068), rng.uniform(0.045, 0.06), 0.006
-    geoms = (GeomSpec("cylinder", (r + wall / 2, 0.003), (0, 0, 0.003)), *_ring(r, h, wall, 20))
-    grasps = _rim_grasps(r, h - 0.013, wall, (0, 60, 120, 180, 240, 300))
+def _rimmed(
+    category: str, radius: float, height: float, segments: int, pinch_depth: float
+) -> ObjectSpec:
+    """A flat base with a thin raised rim, grasped by pinching the rim; suction in the middle."""
+    wall = 0.006
+    base = GeomSpec("cylinder", (radius + wall / 2, 0.003), (0, 0, 0.003))
+    grasps = _rim_grasps(radius, height - pinch_depth, wall, (0, 60, 120, 180, 240, 300))
     return ObjectSpec(
-        "bowl",
-        geoms,
+        category,
+        (base, *_ring(radius, height, wall, segments)),
         grasps,
         (SuctionPoint((0.0, 0.0, 0.006)),),
         density=1000,
-        footprint=r + wall,
+        footprint=radius + wall,
     )
+
+
+def bowl(rng: np.random.Generator) -> ObjectSpec:
+    """A wide bowl, grasped by pinching its rim."""
+    return _rimmed("bowl", rng.uniform(0.055, 0.068), rng.uniform(0.045, 0.06), 20, 0.013)
 
 
 def plate(rng: np.random.Generator) -> ObjectSpec:
     """A plate with a raised rim, grasped by pinching the rim."""
-    r, h, wall = rng.uniform(0.07, 0.085), 0.03, 0.006
-    geoms = (GeomSpec("cylinder", (r + wall / 2, 0.003), (0, 0, 0.003)), *_ring(r, h, wall, 24))
-    grasps = _rim_grasps(r, h - 0.012, wall, (0, 60, 120, 180, 240, 300))
-    return ObjectSpec(
-        "plate",
-        geoms,
-        grasps,
-        (SuctionPoint((0.0, 0.0, 0.006)),),
-        density=1000,
-        footprint=r + wall,
-    )
+    return _rimmed("plate", rng.uniform(0.07, 0.085), 0.03, 24, 0.012)
 
 
 def banana(rng: np.random.Generator) -> ObjectSpec:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from rt_grasp_ros.sim import mjcf
 from rt_grasp_ros.sim.camera import CameraConfig
 from rt_grasp_ros.sim.objects import CATEGORIES, ObjectSpec, make_object
 from rt_grasp_ros.sim.tools import GripperKind, make_tool
+
+if TYPE_CHECKING:
+    from rt_grasp_ros.sim.articulated import ArticulatedSpec
 
 MAX_PLACEMENT_TRIES = 100
 MAX_OBJECT_DRAWS = 20  # a large object that does not fit is replaced by another draw
@@ -81,7 +85,7 @@ class SceneSpec:
     seed: int
     config: SceneConfig
     objects: tuple[PlacedObject, ...]
-    articulated: object | None = None  # ArticulatedSpec
+    articulated: ArticulatedSpec | None = None
 
     def to_mjcf(self) -> str:
         """The scene as an MJCF string."""

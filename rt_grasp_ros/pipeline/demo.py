@@ -24,9 +24,10 @@ from rt_grasp_ros.data.build import BuildConfig, build_dataset
 from rt_grasp_ros.data.cornell import load_cornell
 from rt_grasp_ros.data.images import write_rgb
 from rt_grasp_ros.prompts.templates import load_templates
-from rt_grasp_ros.sim.export import export_cornell, object_views, render_scene, settled_world
+from rt_grasp_ros.sim.export import export_cornell, object_views, render_scene
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.trials import TrialConfig, run_scene_trial, run_trials
+from rt_grasp_ros.viz.overlay import tile
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "train" / "tiny.yaml"
 
@@ -94,7 +95,12 @@ def run_demo(out: Path, options: DemoOptions, console: Console) -> dict[str, Any
             results.append(run_scene_trial(spec, TrialConfig(), chooser))
             if len(results) <= 3:  # pictures of the first three of each kind
                 panels.append(
-                    _panel(spec, chooser.predictions[-1], results[-1], name == "model_new")
+                    _panel(
+                        chooser.crops[-1],
+                        chooser.predictions[-1],
+                        results[-1],
+                        name == "model_new",
+                    )
                 )
                 answers.append(
                     (name, results[-1].category, chooser.predictions[-1].text, results[-1].success)
@@ -103,7 +109,7 @@ def run_demo(out: Path, options: DemoOptions, console: Console) -> dict[str, Any
     summary["answers"] = [
         {"set": s, "category": c, "answer": a, "lifted": ok} for s, c, a, ok in answers
     ]
-    write_rgb(out / "model_grasps.png", _grid(panels))
+    write_rgb(out / "model_grasps.png", tile(panels, 3))
     summary["seconds"] = round(time.perf_counter() - start, 1)
     _report(out, summary, console)
     return summary
@@ -141,13 +147,11 @@ def _train(out: Path, cornell: Path, options: DemoOptions, console: Console) -> 
     return out / "model"
 
 
-def _panel(spec: Any, prediction: Any, result: Any, new: bool) -> np.ndarray:
+def _panel(crop: np.ndarray, prediction: Any, result: Any, new: bool) -> np.ndarray:
+    """The crop the model saw, with its predicted grasp and what the robot made of it."""
     from rt_grasp_ros.grasp.rectangle import corners_from_params
     from rt_grasp_ros.viz.overlay import draw_grasps
 
-    world, _ = settled_world(spec)
-    with world:
-        crop, _, _ = world.render().crop()
     corners = None
     if prediction.pose is not None:
         p = prediction.pose
@@ -157,12 +161,6 @@ def _panel(spec: Any, prediction: Any, result: Any, new: bool) -> np.ndarray:
     verdict = "lifted" if result.success else "failed"
     placement = "new placement" if new else "trained placement"
     return draw_grasps(crop, None, corners, f"{result.category}, {placement}: {verdict}")
-
-
-def _grid(panels: list[np.ndarray]) -> np.ndarray:
-    from rt_grasp_ros.viz.overlay import tile
-
-    return tile(panels, 3)
 
 
 def _report(out: Path, summary: dict[str, Any], console: Console) -> None:

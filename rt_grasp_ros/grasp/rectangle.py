@@ -99,7 +99,7 @@ class GraspRectangle:
         return float(cx), float(cy)
 
     @property
-    def angle(self) -> float:
+    def theta(self) -> float:
         """Direction of the edge ``p0 -> p1`` in radians, in [-pi/2, pi/2)."""
         return float(params_from_corners(self.corners)[2])
 
@@ -116,12 +116,12 @@ class GraspRectangle:
     def to_pose(self, image_width: int, image_height: int) -> GraspPose:
         """The rectangle's centre and angle as a normalised :class:`GraspPose`."""
         cx, cy = self.center
-        return GraspPose.from_pixels(cx, cy, self.angle, image_width, image_height)
+        return GraspPose.from_pixels(cx, cy, self.theta, image_width, image_height)
 
     def to_jacquard(self) -> tuple[float, float, float, float, float]:
         """A Jacquard row ``(x, y, theta_deg, w, h)`` (theta clockwise on screen)."""
         cx, cy = self.center
-        theta_deg = -math.degrees(self.angle)
+        theta_deg = -math.degrees(self.theta)
         return cx, cy, theta_deg, self.width, self.height
 
     def transformed(self, affine: np.ndarray) -> GraspRectangle:
@@ -140,7 +140,7 @@ class GraspRectangle:
     def __repr__(self) -> str:
         cx, cy = self.center
         return (
-            f"GraspRectangle(center=({cx:.1f}, {cy:.1f}), angle={self.angle:.3f}, "
+            f"GraspRectangle(center=({cx:.1f}, {cy:.1f}), theta={self.theta:.3f}, "
             f"width={self.width:.1f}, height={self.height:.1f})"
         )
 

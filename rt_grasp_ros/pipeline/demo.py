@@ -23,6 +23,9 @@ from rich.table import Table
 from rt_grasp_ros.data.build import BuildConfig, build_dataset
 from rt_grasp_ros.data.cornell import load_cornell
 from rt_grasp_ros.data.images import write_rgb
+from rt_grasp_ros.errors import RtGraspError
+from rt_grasp_ros.grasp.target import ImageGrasp
+from rt_grasp_ros.planning.plan import CropSpec, PlannedGrasp, PlanOptions, plan_grasp
 from rt_grasp_ros.prompts.templates import load_templates
 from rt_grasp_ros.sim.export import export_cornell, object_views, render_scene
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
@@ -78,10 +81,17 @@ def run_demo(out: Path, options: DemoOptions, console: Console) -> dict[str, Any
     model = _train(out, cornell, options, console)
 
     console.rule("5. the model reasons and grasps")
-    from rt_grasp_ros.pipeline.grasping import ModelGraspChooser
     from rt_grasp_ros.vlm.predictor import GraspPredictor
 
-    chooser = ModelGraspChooser(GraspPredictor.from_pretrained(model, dtype="float32"))
+    predictor = GraspPredictor.from_pretrained(model, dtype="float32")
+    plans: list[PlannedGrasp] = []
+
+    def model_grasp(world: Any, frame: Any, rng: Any) -> ImageGrasp:
+        plans.append(plan_grasp(predictor, frame, options=PlanOptions(crop=_crop_spec(world))))
+        if plans[-1].image is None:
+            raise RtGraspError(plans[-1].reason)
+        return plans[-1].image
+
     seen = object_views(options.objects, options.views, options.seed)
     new = [
         v
@@ -92,18 +102,12 @@ def run_demo(out: Path, options: DemoOptions, console: Console) -> dict[str, Any
     for name, scenes in (("model_seen", seen), ("model_new", new)):
         results = []
         for spec, _ in scenes:
-            results.append(run_scene_trial(spec, TrialConfig(), chooser))
+            results.append(run_scene_trial(spec, TrialConfig(), model_grasp))
             if len(results) <= 3:  # pictures of the first three of each kind
-                panels.append(
-                    _panel(
-                        chooser.crops[-1],
-                        chooser.predictions[-1],
-                        results[-1],
-                        name == "model_new",
-                    )
-                )
+                plan = plans[-1]
+                panels.append(_panel(plan, results[-1], name == "model_new"))
                 answers.append(
-                    (name, results[-1].category, chooser.predictions[-1].text, results[-1].success)
+                    (name, results[-1].category, plan.prediction.text, results[-1].success)
                 )
         summary[name] = {"trials": len(results), "successes": sum(r.success for r in results)}
     summary["answers"] = [
@@ -147,14 +151,21 @@ def _train(out: Path, cornell: Path, options: DemoOptions, console: Console) -> 
     return out / "model"
 
 
-def _panel(crop: np.ndarray, prediction: Any, result: Any, new: bool) -> np.ndarray:
+def _crop_spec(world: Any) -> CropSpec:
+    """The scene camera's workspace crop: centred on the point the camera looks at."""
+    cam = world.spec.config.camera
+    return CropSpec(cam.crop, center_point=cam.target)
+
+
+def _panel(plan: PlannedGrasp, result: Any, new: bool) -> np.ndarray:
     """The crop the model saw, with its predicted grasp and what the robot made of it."""
     from rt_grasp_ros.grasp.rectangle import corners_from_params
     from rt_grasp_ros.viz.overlay import draw_grasps
 
+    crop = plan.crop.frame.rgb
     corners = None
-    if prediction.pose is not None:
-        p = prediction.pose
+    if plan.prediction is not None and plan.prediction.pose is not None:
+        p = plan.prediction.pose
         corners = corners_from_params(p.x * crop.shape[1], p.y * crop.shape[0], p.theta, 45, 15)[
             None
         ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rt_grasp_ros.errors import RtGraspError
-from rt_grasp_ros.sim.camera import RGBDFrame
+from rt_grasp_ros.perception.frame import RGBDFrame
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def affordance_map(world: object, frame: RGBDFrame, delta: float = 1e-3) -> Affo
     if movable.any():
         rows, cols = np.nonzero(movable)
         uv = np.column_stack([cols + 0.5, rows + 0.5])
-        points = frame.camera.deproject(uv, frame.depth[rows, cols])
+        points = frame.camera.back_project(uv, frame.depth[rows, cols])
         axis = world.data.xaxis[world.part_joint].copy()
         if spec.joint_type == "slide":
             disp = np.broadcast_to(axis * delta, points.shape)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.sim.mjcf import WORLD_COLLISION, sub
@@ -76,11 +77,7 @@ class ArticulatedSpec:
 
 def _rotate(v: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
     axis = axis / np.linalg.norm(axis)
-    return (
-        v * math.cos(angle)
-        + np.cross(axis, v) * math.sin(angle)
-        + axis * axis.dot(v) * (1 - math.cos(angle))
-    )
+    return Rotation.from_rotvec(angle * axis).apply(v)
 
 
 # Hand orientations (columns x, y, z; z = approach, y = opening axis).

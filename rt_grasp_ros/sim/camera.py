@@ -1,8 +1,7 @@
-"""A fixed RGB-D camera: intrinsics, extrinsics, projection and headless rendering.
+"""The simulated RGB-D camera: where it is mounted, and headless rendering into perception frames.
 
-Image coordinates are continuous: pixel ``(row i, column j)`` covers ``[j, j+1) x [i, i+1)``, so
-its centre is ``(j + 0.5, i + 0.5)``. The camera frame follows OpenCV (x right, y down, z
-forward); depth is the z coordinate in that frame (metres), as depth cameras report it.
+The camera model itself (projection, crops, CameraInfo) is :mod:`rt_grasp_ros.perception`; this
+module places a distortion-free one in the scene and renders frames from it.
 """
 
 from __future__ import annotations
@@ -15,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from rt_grasp_ros.errors import ConfigError, RtGraspError
+from rt_grasp_ros.errors import ConfigError
+from rt_grasp_ros.perception.camera import PinholeCamera
+from rt_grasp_ros.perception.crop import crop_origin
+from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.transforms import Pose
+
+OPTICAL_FRAME = "camera_color_optical_frame"
 
 
 @dataclass(frozen=True)
@@ -64,95 +69,23 @@ class CameraConfig:
         y /= np.linalg.norm(y)
         return np.stack([np.cross(y, z), y, z])
 
+    def camera(self) -> PinholeCamera:
+        """The calibrated pinhole model of this camera, placed in the base frame."""
+        x, y, z = self.axes()
+        # MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down.
+        base_from_camera = Pose.from_rotation_matrix(self.position, np.stack([x, -y, -z], axis=1))
+        return PinholeCamera.ideal(
+            self.width, self.height, self.focal_px, base_from_camera, OPTICAL_FRAME
+        )
+
+    def crop_origin(self) -> tuple[int, int]:
+        """Top-left pixel of the workspace crop, centred on the projected camera target."""
+        return crop_origin(self.camera(), self.crop, center_point=self.target)
+
     def mjcf(self, name: str = "rgbd") -> dict[str, Any]:
         """Attributes of the MJCF ``<camera>`` element."""
         x, y, _ = self.axes()
         return {"name": name, "pos": self.position, "xyaxes": (*x, *y), "fovy": self.fovy_deg}
-
-
-@dataclass(frozen=True)
-class CameraModel:
-    """Pinhole model of the scene camera, for projection and back-projection."""
-
-    config: CameraConfig
-
-    @property
-    def intrinsics(self) -> np.ndarray:
-        """3x3 matrix K (continuous pixel coordinates, principal point at the image centre)."""
-        c = self.config
-        return np.array([[c.focal_px, 0, c.width / 2], [0, c.focal_px, c.height / 2], [0, 0, 1.0]])
-
-    @property
-    def world_from_camera(self) -> np.ndarray:
-        """4x4 pose of the OpenCV camera frame in the world (robot base) frame."""
-        x, y, z = self.config.axes()
-        t = np.eye(4)
-        t[:3, :3] = np.stack([x, -y, -z], axis=1)
-        t[:3, 3] = self.config.position
-        return t
-
-    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """World points ``(N, 3)`` -> pixel coordinates ``(N, 2)`` and depths ``(N,)``."""
-        t = self.world_from_camera
-        p = (np.asarray(points, float).reshape(-1, 3) - t[:3, 3]) @ t[:3, :3]
-        depth = p[:, 2]
-        uv = (p[:, :2] / depth[:, None]) * self.config.focal_px + [
-            self.config.width / 2,
-            self.config.height / 2,
-        ]
-        return uv, depth
-
-    def deproject(self, uv: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """Pixel coordinates ``(N, 2)`` with depths ``(N,)`` -> world points ``(N, 3)``."""
-        uv = np.asarray(uv, float).reshape(-1, 2)
-        depth = np.asarray(depth, float).reshape(-1)
-        c = self.config
-        xy = (uv - [c.width / 2, c.height / 2]) / c.focal_px * depth[:, None]
-        p_cam = np.column_stack([xy, depth])
-        t = self.world_from_camera
-        return p_cam @ t[:3, :3].T + t[:3, 3]
-
-    def crop_origin(self) -> tuple[int, int]:
-        """Top-left pixel of the square workspace crop, centred on the camera target."""
-        uv, _ = self.project(np.asarray(self.config.target)[None])
-        u, v = uv[0]
-        half = self.config.crop // 2
-        x0 = int(np.clip(round(u) - half, 0, self.config.width - self.config.crop))
-        y0 = int(np.clip(round(v) - half, 0, self.config.height - self.config.crop))
-        return x0, y0
-
-
-@dataclass(frozen=True)
-class RGBDFrame:
-    """One rendered frame.
-
-    Attributes:
-        rgb: ``(H, W, 3)`` uint8.
-        depth: ``(H, W)`` float32 metres along the optical axis.
-        segmentation: ``(H, W)`` int32 geom id per pixel (-1 for background), if rendered.
-        camera: the model that produced it.
-    """
-
-    rgb: np.ndarray
-    depth: np.ndarray
-    camera: CameraModel
-    segmentation: np.ndarray | None = None
-
-    def depth_at(self, u: float, v: float) -> float:
-        """Depth of the pixel containing continuous coordinates ``(u, v)``."""
-        h, w = self.depth.shape
-        if not (0 <= u < w and 0 <= v < h):
-            raise RtGraspError(f"pixel ({u:.1f}, {v:.1f}) is outside the {w}x{h} image")
-        d = float(self.depth[int(v), int(u)])
-        if not np.isfinite(d) or d <= 0:
-            raise RtGraspError(f"no depth at pixel ({u:.1f}, {v:.1f})")
-        return d
-
-    def crop(self) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-        """The square workspace crop of RGB and depth, and its top-left pixel."""
-        x0, y0 = self.camera.crop_origin()
-        s = self.camera.config.crop
-        return self.rgb[y0 : y0 + s, x0 : x0 + s], self.depth[y0 : y0 + s, x0 : x0 + s], (x0, y0)
 
 
 _OPEN_RENDERERS: weakref.WeakSet[SceneRenderer] = weakref.WeakSet()
@@ -176,20 +109,23 @@ class SceneRenderer:
         self._renderer = make_renderer(model, config.height, config.width)
         self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
         self._camera = camera_name
-        self.model = CameraModel(config)
-        # Beyond the far clip plane nothing was hit: report 0 ("no depth") like a real sensor.
+        self.camera = config.camera()
+        # Beyond the far clip plane nothing was hit: no reading, NaN as REP-118 says.
         self._far = 0.99 * model.vis.map.zfar * model.stat.extent
         _OPEN_RENDERERS.add(self)
 
     def render(self, data: Any, segmentation: bool = False) -> RGBDFrame:
-        """Render RGB and metric depth (and geom ids if asked) from the scene camera."""
+        """Render RGB and metric depth (and geom ids if asked) from the scene camera.
+
+        The frame's stamp is the simulated time.
+        """
         r = self._renderer
         r.update_scene(data, camera=self._camera)
         rgb = r.render().copy()
         r.enable_depth_rendering()
         r.update_scene(data, camera=self._camera)
         depth = r.render().astype(np.float32)
-        depth[depth >= self._far] = 0.0
+        depth[depth >= self._far] = np.nan
         r.disable_depth_rendering()
         seg = None
         if segmentation:
@@ -200,7 +136,7 @@ class SceneRenderer:
             seg = np.where(
                 ids[..., 1] == int(self._mujoco.mjtObj.mjOBJ_GEOM), ids[..., 0], -1
             ).astype(np.int32)
-        return RGBDFrame(rgb, depth, self.model, seg)
+        return RGBDFrame(rgb, depth, self.camera, float(data.time), seg)
 
     def close(self) -> None:
         """Release the GL context (idempotent)."""

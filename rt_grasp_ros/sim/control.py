@@ -16,6 +16,9 @@ import numpy as np
 
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.sim import panda
+from rt_grasp_ros.transforms import rotation_error
+
+__all__ = ["CartesianImpedanceController", "ImpedanceGains", "rotation_error"]
 
 
 @dataclass(frozen=True)
@@ -40,22 +43,6 @@ class ImpedanceGains:
                 raise ConfigError(
                     f"ImpedanceGains.{name} must be positive, got {getattr(self, name)}"
                 )
-
-
-def rotation_error(target: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Axis-angle vector (world frame) that turns ``current`` into ``target``."""
-    r = target @ current.T
-    cos = np.clip((np.trace(r) - 1) / 2, -1.0, 1.0)
-    angle = np.arccos(cos)
-    axis = np.array([r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1]])
-    s = np.linalg.norm(axis)
-    if s < 1e-9:
-        if angle < 1e-6:
-            return np.zeros(3)
-        # 180 degrees: the axis is the eigenvector of r with eigenvalue 1.
-        w, v = np.linalg.eigh((r + r.T) / 2)
-        return v[:, np.argmax(w)] * angle
-    return axis / s * angle
 
 
 class CartesianImpedanceController:

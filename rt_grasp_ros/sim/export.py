@@ -18,11 +18,12 @@ from rt_grasp_ros.data.cornell import write_cornell_sample
 from rt_grasp_ros.data.images import write_rgb
 from rt_grasp_ros.data.objects import ObjectInfo, write_object_map
 from rt_grasp_ros.grasp.rectangle import GraspRectangle
-from rt_grasp_ros.sim.camera import RGBDFrame
+from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.sim.grasps import ground_truth_grasps, suction_targets
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene
 from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.transforms import closing_yaw
 from rt_grasp_ros.viz.overlay import draw_grasps
 
 SETTLE_S = 0.3
@@ -48,15 +49,17 @@ def settled_world(spec: SceneSpec) -> tuple[World, SimRobot]:
 def scene_record(world: World, frame: RGBDFrame) -> dict[str, Any]:
     """Camera, objects and ground truth of a rendered scene, JSON-ready."""
     cam = frame.camera
+    crop = world.workspace_crop(frame)
     record: dict[str, Any] = {
         "seed": world.spec.seed,
         "camera": {
-            "width": cam.config.width,
-            "height": cam.config.height,
-            "intrinsics": cam.intrinsics.tolist(),
-            "world_from_camera": cam.world_from_camera.tolist(),
-            "crop_origin": list(cam.crop_origin()),
-            "crop_size": cam.config.crop,
+            "width": cam.width,
+            "height": cam.height,
+            "intrinsics": cam.k.tolist(),
+            "world_from_camera": cam.base_from_camera.matrix.tolist(),
+            "frame_id": cam.frame_id,
+            "crop_origin": list(crop.origin),
+            "crop_size": crop.size[0],
         },
         "objects": [],
         "grasps": [],
@@ -77,9 +80,10 @@ def scene_record(world: World, frame: RGBDFrame) -> dict[str, Any]:
             {
                 "object": g.object_name,
                 "category": g.category,
-                "position": g.world.position.tolist(),
-                "yaw": g.world.yaw,
-                "width": g.world.width,
+                "position": g.target.pose.position.tolist(),
+                "quat_xyzw": g.target.pose.quat_xyzw.tolist(),
+                "yaw": closing_yaw(g.target.pose.rotation),
+                "width": g.target.width,
                 "rectangle": g.rectangle.corners.tolist(),
             }
         )
@@ -112,8 +116,7 @@ def render_scene(spec: SceneSpec, out: Path) -> dict[str, Any]:
         depth_mm = np.clip(np.nan_to_num(frame.depth) * 1000, 0, 65535).astype(np.uint16)
         cv2.imwrite(str(out / "depth_mm.png"), depth_mm)
         write_rgb(out / "depth.png", colorize_depth(frame.depth))
-        crop, _, _ = frame.crop()
-        write_rgb(out / "crop.png", crop)
+        write_rgb(out / "crop.png", world.workspace_crop(frame).frame.rgb)
         write_rgb(out / "overlay.png", overlay(world, frame, record))
     (out / "scene.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return record
@@ -183,12 +186,14 @@ def export_cornell(
         world, _ = settled_world(spec)
         with world:
             frame = world.render()
-            rgb, depth, (x0, y0) = frame.crop()
+            crop = world.workspace_crop(frame)
+            x0, y0 = crop.origin
+            rgb, depth = crop.frame.rgb, np.nan_to_num(crop.frame.depth)
             rects = [
                 GraspRectangle(g.rectangle.corners - [x0, y0])
                 for g in ground_truth_grasps(world, frame)
             ]
-        size = frame.camera.config.crop
+        size = crop.size[0]
         rects = [r for r in rects if 0 <= r.center[0] < size and 0 <= r.center[1] < size]
         if not rects:
             continue

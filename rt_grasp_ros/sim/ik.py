@@ -6,17 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.sim import panda
 from rt_grasp_ros.sim.control import rotation_error
+from rt_grasp_ros.skills.motion import CollisionError, UnreachableError
 
-
-class UnreachableError(RtGraspError):
-    """No joint configuration puts the tool at the target pose."""
-
-
-class CollisionError(RtGraspError):
-    """The configuration that reaches the target puts the robot into the table or a fixed body."""
+__all__ = ["CollisionError", "IKResult", "UnreachableError", "check_reachable", "solve_ik"]
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def add_robot(worldbody: ET.Element, tool: Tool) -> None:
         sub(
             body,
             "joint",
-            name=f"joint{i}",
+            name=panda.ARM_JOINTS[i - 1],
             type="hinge",
             axis=(0, 0, 1),
             range=(panda.Q_MIN[i - 1], panda.Q_MAX[i - 1]),
@@ -118,7 +118,7 @@ def _add_hand(mount: ET.Element, hand: FrankaHand) -> None:
     )
     sub(mount, "site", name="tcp", pos=(0, 0, hand.tcp_offset), size=(0.005,), rgba="1 0 0 0.5")
     pad_z = hand.tcp_offset - hand.finger_base  # pad centre, in the finger frame
-    for side, sign in (("left", 1.0), ("right", -1.0)):
+    for side, sign, jname in zip(("left", "right"), (1.0, -1.0), panda.FINGER_JOINTS, strict=True):
         finger = sub(mount, "body", name=f"finger_{side}", pos=(0, 0, hand.finger_base))
         sub(
             finger,
@@ -130,7 +130,7 @@ def _add_hand(mount: ET.Element, hand: FrankaHand) -> None:
         sub(
             finger,
             "joint",
-            name=f"finger_{side}",
+            name=jname,
             type="slide",
             axis=(0, sign, 0),
             range=(0, hand.max_width / 2),
@@ -303,17 +303,23 @@ def add_robot_actuation(root: ET.Element, tool: Tool, object_names: Iterable[str
     act = sub(root, "actuator")
     for i in range(1, 8):
         limit = panda.TAU_MAX[i - 1]
-        sub(act, "motor", name=f"torque{i}", joint=f"joint{i}", ctrlrange=(-limit, limit))
+        sub(
+            act,
+            "motor",
+            name=f"torque{i}",
+            joint=panda.ARM_JOINTS[i - 1],
+            ctrlrange=(-limit, limit),
+        )
     equality = sub(root, "equality")
     if isinstance(tool, FrankaHand):
         # One position servo per finger (stiff, with implicit joint damping); the gripper ramps
         # the command at the hand's speed and sets the force range to the grasp force.
-        for side in ("left", "right"):
+        for side, jname in zip(("left", "right"), panda.FINGER_JOINTS, strict=True):
             sub(
                 act,
                 "general",
                 name=f"finger_{side}",
-                joint=f"finger_{side}",
+                joint=jname,
                 biastype="affine",
                 gainprm=(FINGER_KP,),
                 biasprm=(0, -FINGER_KP, 0),

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from rt_grasp_ros.errors import ConfigError
+from rt_grasp_ros.transforms import quat_from_wxyz, quat_to_wxyz
 
 
 @dataclass(frozen=True)
@@ -258,16 +260,8 @@ def banana(rng: np.random.Generator) -> ObjectSpec:
 
 def _capsule_quat(yaw: float) -> tuple[float, float, float, float]:
     """A capsule lying along the direction ``yaw`` (z axis turned onto x, then yawed)."""
-    qy = np.array(_yaw_quat(yaw))
-    qx = np.array(LYING_X)
-    w1, x1, y1, z1 = qy
-    w2, x2, y2, z2 = qx
-    return (
-        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-    )
+    turn = Rotation.from_euler("z", yaw) * Rotation.from_quat(quat_from_wxyz(LYING_X))
+    return tuple(quat_to_wxyz(turn.as_quat()).tolist())
 
 
 def screwdriver(rng: np.random.Generator) -> ObjectSpec:

@@ -34,6 +34,9 @@ DH = (
     DHRow(0.088, 0.0, np.pi / 2),
 )
 FLANGE = DHRow(0.0, 0.107, 0.0)
+# One joint naming for the MuJoCo model, the URDF and /joint_states (franka_description's).
+ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
+FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")  # left (+y), right (-y)
 HAND_YAW = -np.pi / 4  # the Franka Hand is mounted turned by -45 degrees about the flange z
 
 Q_MIN = np.array([-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973])

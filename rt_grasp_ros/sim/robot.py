@@ -1,29 +1,29 @@
-"""The simulated Panda: impedance-controlled motions, gripper actions and force probes."""
+"""The simulated Panda behind the :class:`~rt_grasp_ros.skills.motion.Motion` protocol.
+
+Physics advances only when asked (:meth:`SimRobot.step`, :meth:`SimRobot.wait`), with the
+impedance controller and the gripper in the loop every step, so the same robot serves skills
+in-process (they wait, the world steps) and a ROS node (a timer steps it, topics set targets).
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from rt_grasp_ros.sim.control import CartesianImpedanceController, ImpedanceGains, rotation_error
+from rt_grasp_ros.grasp.target import GripperKind
+from rt_grasp_ros.sim.control import CartesianImpedanceController, ImpedanceGains
 from rt_grasp_ros.sim.gripper import GripperState, ParallelGripper, SuctionGripper
 from rt_grasp_ros.sim.ik import check_reachable
 from rt_grasp_ros.sim.tools import FrankaHand
-
-LINEAR_SPEED = 0.25  # m/s along planned motions
-ANGULAR_SPEED = 1.2  # rad/s
-
-
-@dataclass(frozen=True)
-class MoveResult:
-    """How a motion ended: whether the tool settled at the target, and the residual error."""
-
-    reached: bool
-    position_error: float
-    rotation_error: float
-    duration: float
+from rt_grasp_ros.skills.motion import (
+    GripperStatus,
+    LinearMove,
+    MoveOutcome,
+    Tolerance,
+    move_linear,
+)
+from rt_grasp_ros.transforms import Pose
 
 
 @dataclass(frozen=True)
@@ -40,28 +40,6 @@ class ProbeResult:
         return float(self.displacement @ self.direction)
 
 
-def rodrigues(vec: np.ndarray) -> np.ndarray:
-    """Rotation matrix of an axis-angle vector."""
-    angle = float(np.linalg.norm(vec))
-    if angle < 1e-12:
-        return np.eye(3)
-    k = vec / angle
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + math.sin(angle) * kx + (1 - math.cos(angle)) * kx @ kx
-
-
-def top_down_rotation(yaw: float) -> np.ndarray:
-    """Tool orientation pointing down with the opening axis at ``yaw`` in the table plane."""
-    y = np.array([math.cos(yaw), math.sin(yaw), 0.0])
-    z = np.array([0.0, 0.0, -1.0])
-    return np.column_stack([np.cross(y, z), y, z])
-
-
-def min_jerk(s: float) -> float:
-    """Minimum-jerk time scaling of ``s`` in [0, 1]."""
-    return s**3 * (10 - 15 * s + 6 * s * s)
-
-
 class SimRobot:
     """A Panda in a :class:`World`, stepped with the impedance controller every physics step."""
 
@@ -70,8 +48,10 @@ class SimRobot:
         self.controller = CartesianImpedanceController(world, gains)
         if isinstance(world.tool, FrankaHand):
             self.gripper: ParallelGripper | SuctionGripper = ParallelGripper(world, world.tool)
+            self.gripper_kind = GripperKind.PARALLEL
         else:
             self.gripper = SuctionGripper(world, world.tool)
+            self.gripper_kind = GripperKind.SUCTION
 
     # -- stepping ------------------------------------------------------------------------
 
@@ -85,71 +65,65 @@ class SimRobot:
             self.gripper.apply()
             w.mj.mj_step2(w.model, w.data)
 
-    def run(self, seconds: float) -> None:
-        """Advance ``seconds`` of simulated time."""
-        self.step(max(1, round(seconds / self.world.model.opt.timestep)))
+    @property
+    def control_period(self) -> float:
+        """One physics step (s): targets are streamed every step."""
+        return float(self.world.model.opt.timestep)
 
-    # -- motions ---------------------------------------------------------------------------
+    def now(self) -> float:
+        """Simulated time (s)."""
+        return self.world.time
 
-    def pose_error(self) -> tuple[float, float]:
-        """Distance (m) and angle (rad) between the tool and the controller's target."""
-        pos, rot = self.world.tcp_pose()
+    def wait(self, seconds: float) -> None:
+        """Advance ``seconds`` of simulated time (at least one step)."""
+        self.step(max(1, round(seconds / self.control_period)))
+
+    run = wait
+
+    # -- Motion: arm -----------------------------------------------------------------------
+
+    def tcp_pose(self) -> Pose:
+        """Measured TCP pose in the base frame."""
+        return Pose.from_rotation_matrix(*self.world.tcp_pose())
+
+    def target_pose(self) -> Pose:
+        """The impedance controller's target pose."""
         c = self.controller
-        return float(np.linalg.norm(c.target_pos - pos)), float(
-            np.linalg.norm(rotation_error(c.target_rot, rot))
-        )
+        return Pose.from_rotation_matrix(c.target_pos, c.target_rot)
 
-    def move_to(
-        self,
-        pos: np.ndarray,
-        rot: np.ndarray,
-        duration: float | None = None,
-        check: bool = True,
-        settle: float = 1.0,
-        position_tol: float = 0.004,
-        rotation_tol: float = 0.03,
-    ) -> MoveResult:
-        """Move the tool to a pose along a minimum-jerk straight line, then let it settle.
+    def set_target(self, pose: Pose) -> None:
+        """New equilibrium pose of the impedance controller."""
+        self.controller.set_target(pose.position, pose.rotation_matrix)
+
+    def check_target(self, pose: Pose) -> None:
+        """Solve IK for ``pose``; its joint angles become the nullspace posture target.
 
         Raises:
-            UnreachableError, CollisionError: when ``check`` finds the target unreachable.
+            UnreachableError, CollisionError: with the reason.
         """
-        pos, rot = np.asarray(pos, float), np.asarray(rot, float)
-        c = self.controller
-        if check:
-            c.posture = check_reachable(self.world, pos, rot).q
-        start_pos, start_rot = c.target_pos.copy(), c.target_rot.copy()
-        turn = rotation_error(rot, start_rot)
-        if duration is None:
-            duration = max(
-                0.3,
-                float(np.linalg.norm(pos - start_pos)) / LINEAR_SPEED,
-                float(np.linalg.norm(turn)) / ANGULAR_SPEED,
-            )
-        dt = self.world.model.opt.timestep
-        steps = max(1, round(duration / dt))
-        t0 = self.world.time
-        for k in range(1, steps + 1):
-            s = min_jerk(k / steps)
-            c.set_target(start_pos + s * (pos - start_pos), rodrigues(s * turn) @ start_rot)
-            self.step()
-        c.set_target(pos, rot)
-        for _ in range(round(settle / dt)):
-            pe, re = self.pose_error()
-            if (
-                pe < position_tol
-                and re < rotation_tol
-                and np.linalg.norm(self.world.data.qvel[self.world.arm_dofs]) < 0.05
-            ):
-                break
-            self.step()
-        pe, re = self.pose_error()
-        return MoveResult(pe < position_tol and re < rotation_tol, pe, re, self.world.time - t0)
+        self.controller.posture = check_reachable(
+            self.world, pose.position, pose.rotation_matrix
+        ).q
 
-    def move_by(self, offset: np.ndarray, **kwargs: object) -> MoveResult:
-        """Move the tool by ``offset`` (m, base frame), keeping its orientation."""
-        c = self.controller
-        return self.move_to(c.target_pos + np.asarray(offset, float), c.target_rot, **kwargs)
+    def reached(self, tolerance: Tolerance) -> bool:
+        """TCP within ``tolerance`` of the target and the joints nearly at rest."""
+        pos_err, rot_err = self.tcp_pose().distance_to(self.target_pose())
+        speed = float(np.linalg.norm(self.world.data.qvel[self.world.arm_dofs]))
+        return (
+            pos_err < tolerance.position
+            and rot_err < tolerance.rotation
+            and speed < tolerance.speed
+        )
+
+    def wrench(self) -> np.ndarray:
+        """External wrench at the TCP (6,), from the contact torques on the arm joints."""
+        jac = self.controller.jacobian()
+        tau_ext = self.world.data.qfrc_constraint[self.world.arm_dofs]
+        return np.linalg.pinv(jac.T) @ tau_ext
+
+    def move_to(self, pose: Pose, **move: object) -> MoveOutcome:
+        """Move the TCP along a straight line to ``pose`` (see :class:`LinearMove`)."""
+        return move_linear(self, pose, LinearMove(**move))
 
     def probe(
         self,
@@ -176,7 +150,7 @@ class SimRobot:
         c.set_target(start, c.target_rot)
         c.external_force = np.concatenate([force * d, np.zeros(3)])
         try:
-            self.run(duration)
+            self.wait(duration)
         finally:
             c.external_force = np.zeros(6)
             c.gains = gains
@@ -184,25 +158,27 @@ class SimRobot:
         c.set_target(end, c.target_rot)
         return ProbeResult(d, force, end - start)
 
-    # -- gripper ---------------------------------------------------------------------------
+    # -- Motion: gripper -------------------------------------------------------------------
 
-    def open_gripper(self, wait: float = 0.6) -> None:
+    def open_gripper(self) -> None:
         """Open fully (parallel) or switch the vacuum off (suction)."""
         if isinstance(self.gripper, ParallelGripper):
             self.gripper.move(self.gripper.hand.max_width)
         else:
             self.gripper.off()
-        self.run(wait)
 
-    def close_gripper(self, force: float = 40.0, wait: float = 0.8) -> GripperState:
-        """Grasp with ``force`` (parallel) or switch the vacuum on (suction)."""
+    def close_gripper(self, width: float = 0.0, force: float = 40.0) -> None:
+        """Grasp towards ``width`` with ``force`` (parallel) or switch the vacuum on."""
         if isinstance(self.gripper, ParallelGripper):
             self.gripper.grasp(force)
         else:
             self.gripper.on()
-        self.run(wait)
-        return self.gripper.state()
+
+    def gripper_status(self) -> GripperStatus:
+        """What the gripper senses: the fingers stopped on an object, or a sealed part."""
+        s = self.gripper.state()
+        return GripperStatus(s.width, s.holding is not None, s.vacuum)
 
     def gripper_state(self) -> GripperState:
-        """Width, vacuum and held object."""
+        """Width, vacuum and the name of the held object (simulator ground truth)."""
         return self.gripper.state()

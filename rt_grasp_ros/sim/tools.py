@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from rt_grasp_ros.errors import ConfigError
-
-
-class GripperKind(str, Enum):
-    """Which end effector the robot carries."""
-
-    PARALLEL = "parallel"
-    SUCTION = "suction"
+from rt_grasp_ros.grasp.target import GripperKind
 
 
 @dataclass(frozen=True)
@@ -82,8 +75,5 @@ Tool = FrankaHand | SuctionTool
 
 def make_tool(kind: GripperKind | str) -> Tool:
     """The default tool of ``kind`` (``parallel`` or ``suction``)."""
-    try:
-        kind = GripperKind(kind)
-    except ValueError:
-        raise ConfigError(f"unknown gripper {kind!r}; expected 'parallel' or 'suction'") from None
+    kind = GripperKind.parse(kind)
     return FrankaHand() if kind is GripperKind.PARALLEL else SuctionTool()

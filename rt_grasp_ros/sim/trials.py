@@ -13,22 +13,15 @@ import numpy as np
 from tqdm import tqdm
 
 from rt_grasp_ros.errors import ConfigError, RtGraspError
-from rt_grasp_ros.sim.camera import RGBDFrame
-from rt_grasp_ros.sim.grasps import (
-    ground_truth_grasps,
-    image_grasp_to_world,
-    image_point_to_world,
-    suction_targets,
-)
-from rt_grasp_ros.sim.ik import CollisionError, UnreachableError
+from rt_grasp_ros.grasp.target import GripperKind, ImageGrasp
+from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.planning.geometry import image_grasp_to_target
+from rt_grasp_ros.sim.grasps import ground_truth_grasps, suction_targets
 from rt_grasp_ros.sim.objects import CATEGORIES, SUCTION_CATEGORIES
-from rt_grasp_ros.sim.robot import SimRobot, top_down_rotation
+from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene
-from rt_grasp_ros.sim.tools import GripperKind
 from rt_grasp_ros.sim.world import World
-
-PRE_GRASP_HEIGHT = 0.10
-SUCTION_PRESS = 0.004  # how far past the surface the cup is pushed to seal
+from rt_grasp_ros.skills.grasp import GraspConfig, GraspFailure, GraspOutcome, execute_grasp
 
 
 class GraspSource(str, Enum):
@@ -68,24 +61,18 @@ class TrialConfig:
         if self.categories is None:
             cats = SUCTION_CATEGORIES if self.gripper is GripperKind.SUCTION else tuple(CATEGORIES)
             object.__setattr__(self, "categories", cats)
-        if self.lift <= 0 or self.hold < 0:
-            raise ConfigError(f"lift must be > 0 and hold >= 0, got {self.lift} and {self.hold}")
+        self.grasp_config()  # validates lift, hold and force
 
-
-@dataclass(frozen=True)
-class ImageGrasp:
-    """A grasp in image coordinates: centre pixel and angle (CCW on screen, radians)."""
-
-    u: float
-    v: float
-    angle: float = 0.0
-    opening_px: float = 40.0
+    def grasp_config(self) -> GraspConfig:
+        """The grasp skill's parameters."""
+        return GraspConfig(lift=self.lift, hold=self.hold, grasp_force=self.grasp_force)
 
 
 class Failure(str, Enum):
     """Why a trial failed, in kinds that can be counted."""
 
     INVALID_GRASP = "invalid grasp (outside the image or no depth)"
+    OUTSIDE_WORKSPACE = "outside the workspace"
     UNREACHABLE = "unreachable"
     COLLISION = "would collide"
     NOT_PICKED = "object not picked up"
@@ -112,55 +99,14 @@ class TrialResult:
 
 def execute_image_grasp(
     robot: SimRobot, frame: RGBDFrame, grasp: ImageGrasp, config: TrialConfig
-) -> None:
-    """Pre-grasp, approach, close or seal, lift and hold an image-space grasp.
-
-    The pixel's depth places the grasp in 3D (see :func:`image_grasp_to_world`).
+) -> GraspOutcome:
+    """Place an image-space grasp in 3D with the pixel's depth and run the grasp skill.
 
     Raises:
-        RtGraspError: the pixel is outside the image or has no depth, or the pose is
-            unreachable or collides.
+        PlanningError: the pixel is outside the image or has no depth.
     """
-    if config.gripper is GripperKind.PARALLEL:
-        target = image_grasp_to_world(frame, grasp.u, grasp.v, grasp.angle, grasp.opening_px)
-        execute_grasp(robot, target.position, target.yaw, config)
-    else:
-        surface = image_point_to_world(frame, grasp.u, grasp.v)
-        execute_grasp(robot, surface - np.array([0.0, 0.0, SUCTION_PRESS]), -math.pi / 2, config)
-
-
-def execute_grasp(robot: SimRobot, position: np.ndarray, yaw: float, config: TrialConfig) -> None:
-    """Pre-grasp, approach, close or seal, lift and hold a top-down grasp given in 3D.
-
-    Args:
-        robot: the robot, with the gripper of ``config``.
-        position: where the fingers close (or the cup seals), in the robot base frame (m).
-        yaw: direction of the gripper's opening axis in the table plane (rad); ``yaw + pi`` is
-            the same grasp and is used when it turns the wrist less.
-        config: grasp force, lift height and hold time.
-
-    Raises:
-        UnreachableError, CollisionError: the pre-grasp or grasp pose cannot be reached.
-    """
-    position = np.asarray(position, float)
-    rot = top_down_rotation(_nearest_yaw(robot, yaw))
-    robot.open_gripper(wait=0.2)
-    robot.move_to(position + np.array([0.0, 0.0, PRE_GRASP_HEIGHT]), rot)
-    if config.gripper is GripperKind.SUCTION:
-        robot.gripper.on()
-    robot.move_to(position, rot, settle=0.4)
-    robot.close_gripper(
-        config.grasp_force, wait=0.6 if config.gripper is GripperKind.PARALLEL else 0.2
-    )
-    robot.move_to(position + np.array([0.0, 0.0, config.lift]), rot, check=False)
-    robot.run(config.hold)
-
-
-def _nearest_yaw(robot: SimRobot, yaw: float) -> float:
-    """``yaw`` or ``yaw + pi`` (the same grasp), whichever turns the hand less."""
-    _, rot = robot.world.tcp_pose()
-    current = math.atan2(rot[1, 1], rot[0, 1])
-    return yaw if abs(math.remainder(yaw - current, 2 * math.pi)) <= math.pi / 2 else yaw + math.pi
+    target = image_grasp_to_target(frame, grasp, config.gripper)
+    return execute_grasp(robot, target, config.grasp_config())
 
 
 def choose_grasp(
@@ -168,8 +114,8 @@ def choose_grasp(
 ) -> ImageGrasp:
     """A ground-truth grasp of the target object, or a uniformly random one in the crop."""
     if config.source is GraspSource.RANDOM:
-        x0, y0 = frame.camera.crop_origin()
-        size = frame.camera.config.crop
+        x0, y0 = world.workspace_crop(frame).origin
+        size = world.spec.config.camera.crop
         return ImageGrasp(
             x0 + rng.uniform(0, size),
             y0 + rng.uniform(0, size),
@@ -186,7 +132,7 @@ def choose_grasp(
         raise RtGraspError("the object has no visible ground-truth grasp")
     rect = grasps[int(rng.integers(len(grasps)))].rectangle
     cx, cy = rect.center
-    return ImageGrasp(cx, cy, rect.angle, rect.width)
+    return ImageGrasp(cx, cy, rect.theta, rect.width)
 
 
 Chooser = Callable[[World, RGBDFrame, np.random.Generator], ImageGrasp]
@@ -212,7 +158,7 @@ def run_scene_trial(
     category = spec.objects[0].spec.category
     with World(spec) as world:
         robot = SimRobot(world)
-        robot.run(0.3)  # let the object settle
+        robot.wait(0.3)  # let the object settle
         z0 = world.object_com("obj0")[2]
         frame = world.render()
         rng = np.random.default_rng([spec.seed, 1])
@@ -220,10 +166,10 @@ def run_scene_trial(
         try:
             grasp = (chooser or (lambda w, f, r: choose_grasp(w, f, config, r)))(world, frame, rng)
             grasp_info = {k: round(float(v), 4) for k, v in asdict(grasp).items()}
-            execute_image_grasp(robot, frame, grasp, config)
-            failure, reason, lift = _outcome(world, robot, z0, config)
-        except RtGraspError as exc:
-            failure = _failure_kind(exc)
+            outcome = execute_image_grasp(robot, frame, grasp, config)
+            failure, reason, lift = _outcome(world, robot, z0, config, outcome)
+        except RtGraspError as exc:  # no grasp to try: the chooser or planning gave none
+            failure = Failure.INVALID_GRASP
             reason, lift = str(exc), world.object_com("obj0")[2] - z0
         return TrialResult(
             spec.seed,
@@ -240,18 +186,21 @@ def run_scene_trial(
         )
 
 
-def _failure_kind(exc: RtGraspError) -> Failure:
-    if isinstance(exc, UnreachableError):
-        return Failure.UNREACHABLE
-    if isinstance(exc, CollisionError):
-        return Failure.COLLISION
-    return Failure.INVALID_GRASP
+_SKILL_FAILURES = {
+    GraspFailure.OUTSIDE_WORKSPACE: Failure.OUTSIDE_WORKSPACE,
+    GraspFailure.UNREACHABLE: Failure.UNREACHABLE,
+    GraspFailure.COLLISION: Failure.COLLISION,
+    GraspFailure.INVALID: Failure.INVALID_GRASP,
+}
 
 
 def _outcome(
-    world: World, robot: SimRobot, z0: float, config: TrialConfig
+    world: World, robot: SimRobot, z0: float, config: TrialConfig, outcome: GraspOutcome
 ) -> tuple[Failure | None, str, float]:
+    """The ground truth's verdict: did the object rise and stay in the gripper."""
     lift = world.object_com("obj0")[2] - z0
+    if outcome.failure in _SKILL_FAILURES:
+        return _SKILL_FAILURES[outcome.failure], outcome.message, lift
     held = robot.gripper_state().holding
     if held != "obj0":
         if lift > 0.01:

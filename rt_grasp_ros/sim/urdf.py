@@ -108,7 +108,7 @@ def robot_urdf(tool: Tool | str) -> str:
             pos, _ = panda.link_offset(panda.DH[i - 1])
             j = _joint(
                 robot,
-                f"{PREFIX}joint{i}",
+                panda.ARM_JOINTS[i - 1],
                 "revolute",
                 f"{PREFIX}link{i - 1}",
                 f"{PREFIX}link{i}",
@@ -153,7 +153,7 @@ def _hand(robot: ET.Element, hand: FrankaHand) -> None:
         f"{PREFIX}hand",
         rpy=(0, 0, panda.HAND_YAW),
     )
-    for side, sign, jname in (("left", 1, "finger_joint1"), ("right", -1, "finger_joint2")):
+    for side, sign, jname in zip(("left", "right"), (1, -1), panda.FINGER_JOINTS, strict=True):
         f = ET.SubElement(robot, "link", {"name": f"{PREFIX}{side}finger"})
         _inertial(f, hand.finger_mass, (0, sign * 0.01, 0.025), (2e-6, 2e-6, 1e-6, 0, 0, 0))
         pad_z = hand.tcp_offset - hand.finger_base
@@ -170,7 +170,7 @@ def _hand(robot: ET.Element, hand: FrankaHand) -> None:
         )
         j = _joint(
             robot,
-            f"{PREFIX}{jname}",
+            jname,
             "prismatic",
             f"{PREFIX}hand",
             f"{PREFIX}{side}finger",
@@ -188,7 +188,7 @@ def _hand(robot: ET.Element, hand: FrankaHand) -> None:
             },
         )
         if sign < 0:
-            ET.SubElement(j, "mimic", {"joint": f"{PREFIX}finger_joint1"})
+            ET.SubElement(j, "mimic", {"joint": panda.FINGER_JOINTS[0]})
     ET.SubElement(robot, "link", {"name": f"{PREFIX}hand_tcp"})
     _joint(
         robot,

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rt_grasp_ros.errors import RtGraspError
+from rt_grasp_ros.perception.crop import WorkspaceCrop, crop_workspace
+from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.sim import panda
-from rt_grasp_ros.sim.camera import RGBDFrame, SceneRenderer
+from rt_grasp_ros.sim.camera import SceneRenderer
 from rt_grasp_ros.sim.gl import mujoco_module
 from rt_grasp_ros.sim.scene import SceneSpec
 from rt_grasp_ros.sim.tools import FrankaHand, make_tool
@@ -38,7 +40,7 @@ class World:
         self.data = mj.MjData(self.model)
         m = self.model
         joint = lambda name: mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, name)  # noqa: E731
-        self.arm_joints = np.array([joint(f"joint{i}") for i in range(1, 8)])
+        self.arm_joints = np.array([joint(name) for name in panda.ARM_JOINTS])
         self.arm_qpos = m.jnt_qposadr[self.arm_joints]
         self.arm_dofs = m.jnt_dofadr[self.arm_joints]
         self.arm_actuators = np.array(
@@ -47,8 +49,8 @@ class World:
         self.tcp_site = mj.mj_name2id(m, mj.mjtObj.mjOBJ_SITE, "tcp")
         self.robot_geoms = {g for g in range(m.ngeom) if m.geom_contype[g] == 2}
         if isinstance(self.tool, FrankaHand):
-            self.finger_qpos = m.jnt_qposadr[[joint("finger_left"), joint("finger_right")]]
-            self.finger_dofs = m.jnt_dofadr[[joint("finger_left"), joint("finger_right")]]
+            self.finger_qpos = m.jnt_qposadr[[joint(name) for name in panda.FINGER_JOINTS]]
+            self.finger_dofs = m.jnt_dofadr[[joint(name) for name in panda.FINGER_JOINTS]]
             self.finger_actuators = np.array(
                 [
                     mj.mj_name2id(m, mj.mjtObj.mjOBJ_ACTUATOR, f"finger_{s}")
@@ -142,6 +144,11 @@ class World:
         if self._renderer is None:
             self._renderer = SceneRenderer(self.model, self.spec.config.camera)
         return self._renderer.render(self.data, segmentation)
+
+    def workspace_crop(self, frame: RGBDFrame) -> WorkspaceCrop:
+        """The scene camera's workspace crop of ``frame`` (centred on the camera target)."""
+        cam = self.spec.config.camera
+        return crop_workspace(frame, cam.crop, center_point=cam.target)
 
     def close(self) -> None:
         """Release the renderer's GL context."""

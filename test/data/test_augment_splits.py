@@ -48,7 +48,7 @@ def test_flip_mirrors_the_grasp_angle(cornell_dir):
     sample = load_cornell(cornell_dir)[0]
     aug = Augmentation(flip=True, pivot=(0.0, 0.0))
     _, _, rects = augment_sample(sample, aug)
-    assert [r.angle for r in rects] == pytest.approx([-r.angle for r in sample.rectangles])
+    assert [r.theta for r in rects] == pytest.approx([-r.theta for r in sample.rectangles])
 
 
 def test_augmentation_config_is_validated():

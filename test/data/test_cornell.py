@@ -24,8 +24,8 @@ def test_reads_original_corner_lines(tmp_path):
     assert warnings == []
     assert len(rects) == 2
     assert rects[1].width == pytest.approx(20) and rects[1].height == pytest.approx(10)
-    assert rects[1].angle == pytest.approx(0.0)
-    assert rects[0].angle == pytest.approx(-math.atan2(324 - 319.7, 309 - 253))
+    assert rects[1].theta == pytest.approx(0.0)
+    assert rects[0].theta == pytest.approx(-math.atan2(324 - 319.7, 309 - 253))
 
 
 def test_nan_and_malformed_rectangles_are_skipped_with_file_and_line(tmp_path):

@@ -14,7 +14,7 @@ def test_jacquard_grasp_lines_and_angle_sign(tmp_path):
     path.write_text("512.0;400.5;-30.0;60.0;20.0\nbad line\n1;2;3;0;5\n")
     rects, warnings = read_jacquard_grasps(path)
     assert len(rects) == 1
-    assert rects[0].angle == pytest.approx(math.radians(30))  # Jacquard -30 deg = our +30 deg
+    assert rects[0].theta == pytest.approx(math.radians(30))  # Jacquard -30 deg = our +30 deg
     assert rects[0].width == pytest.approx(60) and rects[0].center == pytest.approx((512.0, 400.5))
     assert [w.split(":")[1] for w in warnings] == ["2", "3"]
 

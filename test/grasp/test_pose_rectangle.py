@@ -52,7 +52,7 @@ def test_pose_rejects_unwrapped_angle_but_wrapped_builds_it():
 def test_rectangle_first_edge_defines_angle_counter_clockwise_on_screen():
     # p0 -> p1 goes right and up on screen (y decreases): a positive angle.
     rect = GraspRectangle(np.array([[0, 10], [10, 0], [15, 5], [5, 15]], float))
-    assert rect.angle == pytest.approx(math.pi / 4)
+    assert rect.theta == pytest.approx(math.pi / 4)
     assert rect.width == pytest.approx(math.hypot(10, 10))
     assert rect.height == pytest.approx(math.hypot(5, 5))
     assert rect.center == pytest.approx((7.5, 7.5))
@@ -61,7 +61,7 @@ def test_rectangle_first_edge_defines_angle_counter_clockwise_on_screen():
 def test_rectangle_from_center_round_trips_parameters():
     rect = GraspRectangle.from_center(100, 50, 0.3, 40, 20)
     assert rect.center == pytest.approx((100, 50))
-    assert rect.angle == pytest.approx(0.3)
+    assert rect.theta == pytest.approx(0.3)
     assert (rect.width, rect.height) == pytest.approx((40, 20))
     pose = rect.to_pose(200, 100)
     assert (pose.x, pose.y, pose.theta) == pytest.approx((0.5, 0.5, 0.3))
@@ -78,7 +78,7 @@ def test_batch_conversions_match_scalar_ones():
 def test_jacquard_angle_sign_is_opposite():
     # Jacquard's +30 degrees is clockwise on screen: our -30 degrees.
     rect = GraspRectangle.from_jacquard(50, 60, 30.0, 40, 10)
-    assert rect.angle == pytest.approx(-math.radians(30))
+    assert rect.theta == pytest.approx(-math.radians(30))
     x, y, theta_deg, w, h = rect.to_jacquard()
     assert (x, y, theta_deg, w, h) == pytest.approx((50, 60, 30.0, 40, 10))
 
@@ -89,7 +89,7 @@ def test_affine_transform_rotates_angle_with_image():
     rect = GraspRectangle.from_center(100, 100, 0.2, 30, 10)
     m = cv2.getRotationMatrix2D((100, 100), 25.0, 1.0)  # 25 degrees CCW on screen
     moved = rect.transformed(m)
-    assert moved.angle == pytest.approx(0.2 + math.radians(25))
+    assert moved.theta == pytest.approx(0.2 + math.radians(25))
     assert moved.center == pytest.approx((100, 100))
 
 

@@ -8,6 +8,7 @@ from rt_grasp_ros.sim.affordance import affordance_map
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.transforms import Pose
 
 
 def grasp_handle(kind: str, seed: int = 0):
@@ -17,9 +18,11 @@ def grasp_handle(kind: str, seed: int = 0):
     spec = world.spec.articulated
     rot = np.array(spec.grasp_rotation)
     handle = np.array(spec.handle_center)
-    robot.move_to(handle - 0.08 * rot[:, 2], rot)
-    robot.move_to(handle, rot, settle=0.5)
-    state = robot.close_gripper(40.0)
+    robot.move_to(Pose.from_rotation_matrix(handle - 0.08 * rot[:, 2], rot))
+    robot.move_to(Pose.from_rotation_matrix(handle, rot), settle=0.5)
+    robot.close_gripper(0.0, 40.0)
+    robot.wait(0.8)
+    state = robot.gripper_state()
     assert state.holding == spec.moving_body, f"the hand does not hold the {kind} handle"
     return world, robot
 
@@ -66,7 +69,7 @@ def test_affordance_of_a_hinged_part_grows_away_from_its_axis(kind):
     amap = affordance_map(world, frame)
     spec = world.spec.articulated
     rows, cols = np.nonzero(amap.movable)
-    points = frame.camera.deproject(
+    points = frame.camera.back_project(
         np.column_stack([cols + 0.5, rows + 0.5]), frame.depth[rows, cols]
     )
     axis = np.array(spec.axis)

@@ -49,7 +49,7 @@ def test_pixel_and_depth_to_3d_and_back(scene):
     rng = np.random.default_rng(0)
     uv = rng.uniform([0, 0], [640, 480], (50, 2))
     depth = frame.depth[uv[:, 1].astype(int), uv[:, 0].astype(int)]
-    points = cam.deproject(uv, depth)
+    points = cam.back_project(uv, depth)
     back, d = cam.project(points)
     np.testing.assert_allclose(back, uv, atol=1e-9)
     np.testing.assert_allclose(d, depth, atol=1e-6)
@@ -60,17 +60,21 @@ def test_pixel_and_depth_to_3d_and_back(scene):
     grasps = ground_truth_grasps(world, frame)
     assert {g.object_name for g in grasps} == set(world.object_bodies)
     for g in grasps:
-        ((u, v),) = cam.project(g.world.position[None])[0]
+        ((u, v),) = cam.project(g.target.pose.position[None])[0]
         window = frame.segmentation[int(v) - 4 : int(v) + 5, int(u) - 4 : int(u) + 5]
         bodies = {world.body_of_geom(geom) for geom in window.ravel() if geom >= 0}
         assert world.object_bodies[g.object_name] in bodies
 
 
 def test_workspace_crop_is_400_pixels_centred_on_the_table(scene):
-    _, frame = scene
-    rgb, depth, (x0, y0) = frame.crop()
-    assert rgb.shape == (400, 400, 3) and depth.shape == (400, 400)
-    assert (x0, y0) == (120, 40)
+    world, frame = scene
+    crop = world.workspace_crop(frame)
+    assert crop.frame.rgb.shape == (400, 400, 3) and crop.frame.depth.shape == (400, 400)
+    assert crop.origin == (120, 40)
+    # The crop's camera projects a 3D point to the full image's pixel shifted by the origin.
+    point = frame.camera.back_project([[300.5, 200.5]], [frame.depth[200, 300]])
+    ((u, v),), _ = crop.frame.camera.project(point)
+    assert (u, v) == pytest.approx((300.5 - 120, 200.5 - 40))
 
 
 def test_bad_pixels_raise_clear_errors():

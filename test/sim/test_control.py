@@ -5,10 +5,11 @@ import pytest
 
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.sim.control import ImpedanceGains
-from rt_grasp_ros.sim.ik import CollisionError, UnreachableError
-from rt_grasp_ros.sim.robot import SimRobot, top_down_rotation
+from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.skills.motion import CollisionError, UnreachableError
+from rt_grasp_ros.transforms import Pose, top_down_rotation
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_probe_in_free_space_moves_force_over_stiffness(robot):
 
 def test_move_to_reaches_a_pose_and_reports_the_error(robot):
     target = np.array([0.5, 0.1, 0.2])
-    result = robot.move_to(target, top_down_rotation(-1.2))
+    result = robot.move_to(Pose(target, top_down_rotation(-1.2)))
     assert result.reached and result.position_error < 0.004
     pos, rot = robot.world.tcp_pose()
     assert np.linalg.norm(pos - target) < 0.004
@@ -54,18 +55,22 @@ def test_move_to_reaches_a_pose_and_reports_the_error(robot):
 
 def test_unreachable_and_colliding_targets_fail_clearly(robot):
     with pytest.raises(UnreachableError, match="out of reach"):
-        robot.move_to([1.4, 0.0, 0.3], top_down_rotation(0.0))
+        robot.move_to(Pose([1.4, 0.0, 0.3], top_down_rotation(0.0)))
     with pytest.raises(CollisionError, match="table"):
-        robot.move_to([0.5, 0.0, -0.03], top_down_rotation(0.0))
+        robot.move_to(Pose([0.5, 0.0, -0.03], top_down_rotation(0.0)))
     # Nothing moved: the checks run before the motion.
     assert np.linalg.norm(robot.world.tcp_pose()[0] - [0.3069, 0, 0.4869]) < 1e-3
 
 
 def test_gripper_opens_closes_and_limits_its_force(robot):
     assert robot.gripper_state().width == pytest.approx(0.08, abs=1e-3)
-    state = robot.close_gripper(force=30.0, wait=1.0)
+    robot.close_gripper(0.0, force=30.0)
+    robot.wait(1.0)
+    state = robot.gripper_state()
     assert state.width < 0.002 and state.holding is None
-    robot.open_gripper(wait=1.0)
+    assert not robot.gripper_status().grasped  # closed on nothing
+    robot.open_gripper()
+    robot.wait(1.0)
     assert robot.gripper_state().width == pytest.approx(0.08, abs=2e-3)
     with pytest.raises(ConfigError, match="continuous force"):
         robot.gripper.grasp(100.0)

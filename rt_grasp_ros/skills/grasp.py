@@ -1,0 +1,227 @@
+"""The grasp skill: pre-grasp, approach, close or seal, lift, hold; a verdict the robot can sense.
+
+The verdict uses only what a robot measures (the gripper stopped on an object, a part is present
+at the vacuum), so it is the same on the simulator and on a Franka. The simulator's trials add
+the ground truth (did the object really rise) on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import numpy as np
+
+from rt_grasp_ros.errors import ConfigError
+from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
+from rt_grasp_ros.skills.motion import (
+    CancelCheck,
+    CancelledError,
+    CollisionError,
+    LinearMove,
+    Motion,
+    UnreachableError,
+    hold_here,
+    move_linear,
+    wait,
+)
+from rt_grasp_ros.transforms import Pose, nearest_symmetric
+
+
+class GraspFailure(str, Enum):
+    """Why a grasp failed; the values are the ``failure`` strings of ExecuteGrasp.action."""
+
+    INVALID = "invalid"
+    OUTSIDE_WORKSPACE = "outside_workspace"
+    UNREACHABLE = "unreachable"
+    COLLISION = "collision"
+    NO_CONTACT = "no_contact"
+    NOT_GRASPED = "not_grasped"
+    DROPPED = "dropped"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+
+
+class Stage(str, Enum):
+    """Stages of the grasp sequence, reported as feedback."""
+
+    OPEN = "open"
+    PRE_GRASP = "pre_grasp"
+    APPROACH = "approach"
+    CLOSE = "close"
+    LIFT = "lift"
+    HOLD = "hold"
+    RELEASE = "release"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An axis-aligned box in the base frame that every TCP target must lie in (m)."""
+
+    lower: tuple[float, float, float] = (0.2, -0.5, -0.02)
+    upper: tuple[float, float, float] = (0.8, 0.5, 0.6)
+
+    def __post_init__(self) -> None:
+        if len(self.lower) != 3 or len(self.upper) != 3:
+            raise ConfigError("Workspace.lower and .upper must have 3 values each")
+        if any(lo >= hi for lo, hi in zip(self.lower, self.upper, strict=True)):
+            raise ConfigError(f"Workspace.lower {self.lower} must be below upper {self.upper}")
+
+    def contains(self, point: np.ndarray) -> bool:
+        """Whether ``point`` (3,) is inside the box."""
+        return bool(np.all(point >= self.lower) and np.all(point <= self.upper))
+
+
+@dataclass(frozen=True)
+class GraspConfig:
+    """The grasp sequence's parameters.
+
+    Attributes:
+        pre_grasp_height: the approach starts this far above the grasp (m).
+        lift: how high the object is lifted (m).
+        hold: how long it is held after lifting (s).
+        grasp_force: squeeze force of the parallel gripper (N).
+        workspace: targets outside it are refused before anything moves.
+        move: speeds, settle time and tolerances of each straight-line motion.
+    """
+
+    pre_grasp_height: float = 0.10
+    lift: float = 0.10
+    hold: float = 1.0
+    grasp_force: float = 40.0
+    workspace: Workspace = field(default_factory=Workspace)
+    move: LinearMove = field(default_factory=LinearMove)
+
+    def __post_init__(self) -> None:
+        if self.lift <= 0 or self.hold < 0 or self.pre_grasp_height <= 0:
+            raise ConfigError(
+                f"GraspConfig needs lift > 0, hold >= 0, pre_grasp_height > 0; got "
+                f"{self.lift}, {self.hold}, {self.pre_grasp_height}"
+            )
+        if self.grasp_force <= 0:
+            raise ConfigError(f"GraspConfig.grasp_force must be > 0, got {self.grasp_force}")
+
+
+@dataclass(frozen=True)
+class GraspOutcome:
+    """The skill's verdict: ``failure`` is None on success; ``message`` says what happened."""
+
+    success: bool
+    failure: GraspFailure | None
+    message: str
+    stage: Stage
+
+
+StageCallback = Callable[[Stage], None]
+
+
+def execute_grasp(
+    motion: Motion,
+    target: GraspTarget,
+    config: GraspConfig | None = None,
+    on_stage: StageCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> GraspOutcome:
+    """Run the grasp sequence on ``motion`` and return the sensed verdict (never raises).
+
+    The wrist turns by the shorter way: a parallel grasp and the same grasp turned by pi are
+    one grasp. On cancellation the TCP is held where it is and the tool opened.
+    """
+    config = config or GraspConfig()
+    stage = Stage.OPEN
+
+    def enter(s: Stage) -> None:
+        nonlocal stage
+        stage = s
+        if on_stage is not None:
+            on_stage(s)
+
+    try:
+        _check_target(motion, target, config)
+        _run(motion, _nearest_turn(motion, target), config, enter, cancelled)
+    except _GraspFailedError as exc:
+        return GraspOutcome(False, exc.failure, str(exc), stage)
+    except CollisionError as exc:
+        return GraspOutcome(False, GraspFailure.COLLISION, str(exc), stage)
+    except UnreachableError as exc:
+        return GraspOutcome(False, GraspFailure.UNREACHABLE, str(exc), stage)
+    except CancelledError:
+        hold_here(motion)
+        motion.open_gripper()
+        return GraspOutcome(
+            False, GraspFailure.CANCELLED, f"cancelled during {stage.value}", stage
+        )
+    return GraspOutcome(True, None, "grasped, lifted and held", stage)
+
+
+class _GraspFailedError(Exception):
+    def __init__(self, failure: GraspFailure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+def _check_target(motion: Motion, target: GraspTarget, config: GraspConfig) -> None:
+    if target.gripper is not motion.gripper_kind:
+        raise _GraspFailedError(
+            GraspFailure.INVALID,
+            f"the grasp is for a {target.gripper.value} gripper, the robot has a "
+            f"{motion.gripper_kind.value} one",
+        )
+    for name, point in (
+        ("grasp", target.pose.position),
+        ("pre-grasp", target.pose.position + np.array([0.0, 0.0, config.pre_grasp_height])),
+        ("lift", target.pose.position + np.array([0.0, 0.0, config.lift])),
+    ):
+        if not config.workspace.contains(point):
+            raise _GraspFailedError(
+                GraspFailure.OUTSIDE_WORKSPACE,
+                f"{name} point {np.round(point, 3).tolist()} is outside the workspace box "
+                f"{list(config.workspace.lower)} .. {list(config.workspace.upper)}",
+            )
+
+
+def _run(
+    motion: Motion,
+    target: GraspTarget,
+    config: GraspConfig,
+    enter: StageCallback,
+    cancelled: CancelCheck | None,
+) -> None:
+    suction = motion.gripper_kind is GripperKind.SUCTION
+    grasp = target.pose
+    enter(Stage.OPEN)
+    motion.open_gripper()
+    wait(motion, 0.2, cancelled)
+    enter(Stage.PRE_GRASP)
+    move_linear(motion, grasp.translated([0, 0, config.pre_grasp_height]), config.move, cancelled)
+    if suction:
+        motion.close_gripper(0.0, 0.0)  # vacuum on: it seals at contact
+    enter(Stage.APPROACH)
+    approach = replace(config.move, settle=0.4)
+    move_linear(motion, grasp, approach, cancelled)
+    enter(Stage.CLOSE)
+    if not suction:
+        motion.close_gripper(0.0, config.grasp_force)
+    wait(motion, 0.2 if suction else 0.6, cancelled)
+    # The fingers may still be closing: the lift starts anyway, and the first check comes
+    # once the object should be off the table.
+    enter(Stage.LIFT)
+    lift = replace(config.move, check=False)
+    move_linear(motion, grasp.translated([0, 0, config.lift]), lift, cancelled)
+    if not motion.gripper_status().grasped:
+        failure = GraspFailure.NO_CONTACT if suction else GraspFailure.NOT_GRASPED
+        what = "no part at the suction cup" if suction else "the fingers hold nothing"
+        raise _GraspFailedError(failure, f"{what} after the lift")
+    enter(Stage.HOLD)
+    wait(motion, config.hold, cancelled)
+    if not motion.gripper_status().grasped:
+        raise _GraspFailedError(GraspFailure.DROPPED, "the object was lost lifting or holding it")
+
+
+def _nearest_turn(motion: Motion, target: GraspTarget) -> GraspTarget:
+    """A parallel grasp turned by pi about its approach axis if that turns the wrist less."""
+    if target.gripper is GripperKind.SUCTION:
+        return target
+    rotation = nearest_symmetric(target.pose.rotation, motion.tcp_pose().rotation)
+    return GraspTarget(Pose(target.pose.position, rotation), target.width, target.gripper)

@@ -1,0 +1,214 @@
+"""The Motion protocol: what a skill needs from a robot, and straight-line TCP motions over it.
+
+A robot offers a Cartesian impedance controller (a target TCP pose it is pulled towards, set
+without blocking), its measured TCP pose and external wrench, a clock it can wait on, and a
+parallel gripper or a vacuum gripper. The in-process simulator implements it by stepping
+physics; the ROS executor implements it over topics and actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from rt_grasp_ros.errors import ConfigError, RtGraspError
+from rt_grasp_ros.grasp.target import GripperKind
+from rt_grasp_ros.transforms import Pose, rotation_error
+
+
+class UnreachableError(RtGraspError):
+    """The arm cannot reach a target pose (joint limits, workspace)."""
+
+
+class CollisionError(UnreachableError):
+    """At the target pose the arm would collide with the table or a fixed object."""
+
+
+class CancelledError(RtGraspError):
+    """The motion was cancelled by its caller."""
+
+
+@dataclass(frozen=True)
+class GripperStatus:
+    """What the tool reports.
+
+    Attributes:
+        width: finger opening (m); 0 for a suction tool.
+        grasped: parallel gripper: the fingers stopped on an object; suction: a part is present.
+        vacuum: whether suction is on (suction tool only).
+    """
+
+    width: float
+    grasped: bool
+    vacuum: bool = False
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """When a TCP counts as arrived: within these errors of the target and nearly at rest."""
+
+    position: float = 0.004
+    rotation: float = 0.03
+    speed: float = 0.05
+
+    def __post_init__(self) -> None:
+        for name in ("position", "rotation", "speed"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"Tolerance.{name} must be > 0, got {getattr(self, name)}")
+
+
+@runtime_checkable
+class Motion(Protocol):
+    """A robot arm with a Cartesian impedance controller and a gripper, as skills see it."""
+
+    gripper_kind: GripperKind
+
+    @property
+    def control_period(self) -> float:
+        """Seconds between two streamed targets."""
+        ...
+
+    def now(self) -> float:
+        """The robot's clock (s)."""
+        ...
+
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` of robot time pass (the simulator steps; a robot sleeps)."""
+        ...
+
+    def tcp_pose(self) -> Pose:
+        """Measured TCP pose in the base frame."""
+        ...
+
+    def target_pose(self) -> Pose:
+        """The controller's current target (equilibrium) pose."""
+        ...
+
+    def wrench(self) -> np.ndarray:
+        """External wrench on the TCP (6,): force (N) then torque (Nm), base frame."""
+        ...
+
+    def check_target(self, pose: Pose) -> None:
+        """Validate a target before moving to it; raise UnreachableError with the reason."""
+        ...
+
+    def set_target(self, pose: Pose) -> None:
+        """New target pose for the impedance controller; returns at once."""
+        ...
+
+    def reached(self, tolerance: Tolerance) -> bool:
+        """Whether the TCP is within ``tolerance`` of the target and nearly at rest."""
+        ...
+
+    def open_gripper(self) -> None:
+        """Open fully (parallel) or switch the vacuum off (suction); returns at once."""
+        ...
+
+    def close_gripper(self, width: float, force: float) -> None:
+        """Close towards ``width`` with ``force`` (parallel) or switch the vacuum on."""
+        ...
+
+    def gripper_status(self) -> GripperStatus:
+        """Width, grasped or part present, vacuum."""
+        ...
+
+
+@dataclass(frozen=True)
+class MoveOutcome:
+    """How a motion ended: whether the TCP settled at the target, and the residual error."""
+
+    reached: bool
+    position_error: float
+    rotation_error: float
+    duration: float
+
+
+@dataclass(frozen=True)
+class LinearMove:
+    """A straight-line TCP motion with a minimum-jerk profile.
+
+    Attributes:
+        linear_speed: average speed along the line (m/s).
+        angular_speed: average turn rate (rad/s).
+        min_duration: shortest motion (s).
+        settle: how long to wait for the TCP to settle at the end (s).
+        tolerance: when the TCP counts as arrived.
+        check: validate the target with :meth:`Motion.check_target` first.
+    """
+
+    linear_speed: float = 0.25
+    angular_speed: float = 1.2
+    min_duration: float = 0.3
+    settle: float = 1.0
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    check: bool = True
+
+
+def min_jerk(s: float) -> float:
+    """Minimum-jerk time scaling of ``s`` in [0, 1]."""
+    return s**3 * (10 - 15 * s + 6 * s * s)
+
+
+CancelCheck = Callable[[], bool]
+
+
+def move_linear(
+    motion: Motion,
+    goal: Pose,
+    move: LinearMove | None = None,
+    cancelled: CancelCheck | None = None,
+) -> MoveOutcome:
+    """Stream targets along a straight line from the current target to ``goal``, then settle.
+
+    Raises:
+        UnreachableError: ``move.check`` and the robot cannot reach ``goal``.
+        CancelledError: ``cancelled()`` became true; the TCP is held where it is.
+    """
+    move = move or LinearMove()
+    if move.check:
+        motion.check_target(goal)
+    start = motion.target_pose()
+    dist, turn = start.distance_to(goal)
+    duration = max(move.min_duration, dist / move.linear_speed, turn / move.angular_speed)
+    period = motion.control_period
+    steps = max(1, round(duration / period))
+    turn_vec = rotation_error(goal.rotation_matrix, start.rotation_matrix)
+    t0 = motion.now()
+    for k in range(1, steps + 1):
+        _check_cancel(motion, cancelled)
+        s = min_jerk(k / steps)
+        rotation = Rotation.from_rotvec(s * turn_vec) * start.rotation
+        motion.set_target(Pose(start.position + s * (goal.position - start.position), rotation))
+        motion.wait(period)
+    motion.set_target(goal)
+    for _ in range(round(move.settle / period)):
+        if motion.reached(move.tolerance):
+            break
+        _check_cancel(motion, cancelled)
+        motion.wait(period)
+    pos_err, rot_err = motion.tcp_pose().distance_to(goal)
+    reached = pos_err < move.tolerance.position and rot_err < move.tolerance.rotation
+    return MoveOutcome(reached, pos_err, rot_err, motion.now() - t0)
+
+
+def wait(motion: Motion, seconds: float, cancelled: CancelCheck | None = None) -> None:
+    """Let ``seconds`` pass in control periods, checking for cancellation."""
+    period = motion.control_period
+    for _ in range(max(1, round(seconds / period))):
+        _check_cancel(motion, cancelled)
+        motion.wait(period)
+
+
+def hold_here(motion: Motion) -> None:
+    """Stop: make the measured TCP pose the target."""
+    motion.set_target(motion.tcp_pose())
+
+
+def _check_cancel(motion: Motion, cancelled: CancelCheck | None) -> None:
+    if cancelled is not None and cancelled():
+        hold_here(motion)
+        raise CancelledError("the motion was cancelled")

@@ -1,0 +1,82 @@
+"""The grasp skill over the Motion protocol, on the simulated robot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mujoco")
+
+from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
+from rt_grasp_ros.sim.grasps import ground_truth_grasps
+from rt_grasp_ros.sim.robot import SimRobot
+from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
+from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.skills.grasp import GraspConfig, GraspFailure, Stage, Workspace, execute_grasp
+from rt_grasp_ros.skills.motion import Motion
+from rt_grasp_ros.transforms import Pose, top_down_rotation
+
+
+@pytest.fixture
+def setup():
+    world = World(generate_scene(2, SceneConfig(n_objects=1, categories=("can",))))
+    robot = SimRobot(world)
+    robot.wait(0.3)
+    yield world, robot, ground_truth_grasps(world, world.render())[0].target
+    world.close()
+
+
+def test_the_sim_robot_is_a_motion(setup):
+    _, robot, _ = setup
+    assert isinstance(robot, Motion)
+    assert robot.wrench().shape == (6,)
+
+
+def test_stages_are_reported_in_order_and_the_verdict_is_sensed(setup):
+    _, robot, target = setup
+    stages = []
+    outcome = execute_grasp(robot, target, on_stage=stages.append)
+    assert outcome.success and outcome.failure is None
+    assert stages == [
+        Stage.OPEN,
+        Stage.PRE_GRASP,
+        Stage.APPROACH,
+        Stage.CLOSE,
+        Stage.LIFT,
+        Stage.HOLD,
+    ]
+    assert robot.gripper_status().grasped
+
+
+def test_a_target_outside_the_workspace_is_refused_before_anything_moves(setup):
+    _, robot, target = setup
+    start = robot.tcp_pose().position
+    box = Workspace(lower=(0.2, -0.5, 0.1), upper=(0.8, 0.5, 0.6))  # grasp below its floor
+    outcome = execute_grasp(robot, target, GraspConfig(workspace=box))
+    assert outcome.failure is GraspFailure.OUTSIDE_WORKSPACE and "grasp point" in outcome.message
+    assert np.linalg.norm(robot.tcp_pose().position - start) < 1e-3
+
+
+def test_cancellation_stops_the_motion_and_opens_the_tool(setup):
+    _, robot, target = setup
+    polls = {"n": 0}
+
+    def cancelled() -> bool:
+        polls["n"] += 1
+        return polls["n"] > 400  # during the approach to the pre-grasp
+
+    outcome = execute_grasp(robot, target, cancelled=cancelled)
+    assert outcome.failure is GraspFailure.CANCELLED and outcome.stage is Stage.PRE_GRASP
+    held = robot.tcp_pose().position
+    robot.wait(0.5)
+    assert np.linalg.norm(robot.tcp_pose().position - held) < 0.01  # it stays put
+    assert robot.gripper_status().width > 0.07
+
+
+def test_unreachable_and_wrong_tool_fail_with_their_kind(setup):
+    _, robot, target = setup
+    far = GraspTarget(Pose([0.79, 0.45, 0.05], top_down_rotation(0.0)), 0.04)
+    assert execute_grasp(robot, far).failure is GraspFailure.UNREACHABLE
+    suction = GraspTarget(target.pose, 0.0, GripperKind.SUCTION)
+    outcome = execute_grasp(robot, suction)
+    assert outcome.failure is GraspFailure.INVALID and "suction" in outcome.message

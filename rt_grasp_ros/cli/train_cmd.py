@@ -16,7 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train the grasp model (projector, LoRA, or a tiny model)"
     )
     parser.add_argument(
-        "--config", type=Path, required=True, help="YAML, e.g. config/train/llava-lora.yaml"
+        "--config",
+        required=True,
+        metavar="NAME|YAML",
+        help="a packaged config (tiny, tiny-qwen2vl, llava-projector, llava-lora) or a YAML file",
     )
     parser.add_argument(
         "--data", type=Path, required=True, help="a dataset written by `rt-grasp dataset build`"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,6 +68,7 @@ def test_ament_cmake_build_installs_the_python_package(tmp_path):
     site = next(prefix.glob("lib/python3*/*-packages"))
     assert (site / "rt_grasp_ros" / "grasp" / "metric.py").exists()
     assert (site / "rt_grasp_ros" / "prompts" / "data" / "reasoning_templates.yaml").exists()
+    assert (site / "rt_grasp_ros" / "vlm" / "configs" / "tiny.yaml").exists()
     assert (prefix / "share" / "rt_grasp" / "package.xml").exists()
     assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "rt_grasp").exists()
     for folder in ("launch", "config", "urdf"):
@@ -117,3 +121,65 @@ def test_missing_optional_dependency_says_what_to_install():
     with pytest.raises(MissingDependencyError, match="pip install pyrealsense2"):
         require("pyrealsense2", "the RealSense camera")
     assert require("numpy", "tests").__name__ == "numpy"
+
+
+PIP = (sys.executable, "-m", "pip", "-q", "--disable-pip-version-check")
+IGNORED_IN_COPY = shutil.ignore_patterns(
+    ".git", ".venv", "build", "install", "log", "runs", "*.egg-info", "__pycache__", ".*_cache"
+)
+INSTALLED_CHECK = """
+import json, sys
+from pathlib import Path
+import rt_grasp_ros
+from rt_grasp_ros.pipeline.demo import CONFIG
+from rt_grasp_ros.prompts.templates import load_templates
+from rt_grasp_ros.vlm.config import load_train_config, resolve_train_config
+from importlib import resources
+config = load_train_config(CONFIG)
+templates = resources.files("rt_grasp_ros.prompts") / "data"
+json.dump({
+    "package": rt_grasp_ros.__file__,
+    "config": str(resolve_train_config(CONFIG)),
+    "tiny_family": config.model.tiny.family,
+    "templates": [str(templates / n) for n in ("instruction_templates.yaml",
+                                               "reasoning_templates.yaml")],
+    "instructions": len(load_templates().instructions),
+}, sys.stdout)
+"""
+
+
+@pytest.mark.slow
+def test_wheel_ships_training_configs_and_templates(tmp_path):
+    pytest.importorskip("mujoco")  # the demo module (whose config is checked) needs it
+    source, wheels, target = tmp_path / "src", tmp_path / "wheels", tmp_path / "site"
+    shutil.copytree(ROOT, source, ignore=IGNORED_IN_COPY)
+    build = subprocess.run(
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    (wheel,) = wheels.glob("rt_grasp-*.whl")
+    install = subprocess.run(
+        [*PIP, "install", "--no-deps", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    run = subprocess.run(
+        [sys.executable, "-c", INSTALLED_CHECK],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout)
+    for key in ("package", "config", *found["templates"]):
+        path = Path(found.get(key, key))
+        assert path.is_file() and path.is_relative_to(target), (key, path)
+    assert Path(found["config"]) == target / "rt_grasp_ros" / "vlm" / "configs" / "tiny.yaml"
+    assert found["tiny_family"] == "llava" and found["instructions"] >= 10

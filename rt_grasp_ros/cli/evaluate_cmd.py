@@ -111,52 +111,25 @@ def run(args: argparse.Namespace) -> int:
 
 def run_models(args: argparse.Namespace, sets: list[EvaluationSet]) -> list[EvaluationReport]:
     """Run ``--model`` over each evaluation set (one checkpoint per fold with ``{fold}``)."""
-    from rt_grasp_ros.vlm.evaluate import evaluate_model
+    from rt_grasp_ros.vlm.evaluate import evaluate_models
     from rt_grasp_ros.vlm.predictor import GraspPredictor
 
-    models = args.model * len(sets) if len(args.model) == 1 else args.model
-    if len(models) != len(sets):
-        raise RtGraspError(
-            f"give one --model per --dataset (or one for all): got {len(models)} for {len(sets)}"
-        )
-    loaded: dict[str, GraspPredictor] = {}
-
-    def predictor(template: str, fold: int | None) -> GraspPredictor:
-        if "{fold}" in template and fold is None:
-            raise RtGraspError(
-                f"--model {template!r} has {{fold}}, but the evaluated set has no folds"
+    runs = evaluate_models(
+        args.model,
+        sets,
+        lambda model: GraspPredictor.from_pretrained(model, args.adapter, args.dtype, args.device),
+        args.save_predictions,
+        args.instruction,
+        args.batch_size,
+        args.constrained,
+        progress=not args.json,
+    )
+    if not args.json:
+        for run in runs:
+            console().print(
+                f"predictions written to {run.predictions_file} (re-score with --predictions)"
             )
-        path = template.format(fold=fold) if "{fold}" in template else template
-        if path not in loaded:
-            loaded[path] = GraspPredictor.from_pretrained(
-                path, args.adapter, args.dtype, args.device
-            )
-        return loaded[path]
-
-    reports = []
-    for eval_set, template in zip(sets, models, strict=True):
-        name = _set_name(eval_set)
-        out = args.save_predictions / f"{name}.jsonl"
-        report = evaluate_model(
-            lambda fold, t=template: predictor(t, fold),
-            eval_set,
-            out,
-            args.instruction,
-            args.batch_size,
-            args.constrained,
-            progress=not args.json,
-        )
-        if not args.json:
-            console().print(f"predictions written to {out} (re-score with --predictions)")
-        reports.append(report)
-    return reports
-
-
-def _set_name(eval_set: EvaluationSet) -> str:
-    label = eval_set.label
-    parts = [Path(str(label.get("source", "eval"))).name]
-    parts += [str(label[k]) for k in ("format", "split") if k in label]
-    return "-".join(parts)
+    return [run.report for run in runs]
 
 
 def score(eval_set: EvaluationSet, answers: dict[str, str]) -> EvaluationReport:

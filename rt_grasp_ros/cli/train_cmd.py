@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from rt_grasp_ros.cli.common import console
-from rt_grasp_ros.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train the grasp model (projector, LoRA, or a tiny model)"
     )
     parser.add_argument(
-        "--config", type=Path, required=True, help="YAML, e.g. config/train/llava-lora.yaml"
+        "--config",
+        required=True,
+        metavar="NAME|YAML",
+        help="a packaged config (tiny, tiny-qwen2vl, llava-projector, llava-lora) or a YAML file",
     )
     parser.add_argument(
         "--data", type=Path, required=True, help="a dataset written by `rt-grasp dataset build`"
@@ -39,40 +40,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train one fold, or every fold into OUTPUT/fold_K."""
-    from rt_grasp_ros.data.records import open_built_dataset
     from rt_grasp_ros.vlm.config import load_train_config
-    from rt_grasp_ros.vlm.train import train
+    from rt_grasp_ros.vlm.train import train_folds
 
     config = load_train_config(args.config, args.set)
-    folds: list[int | None]
-    if args.fold is None:
-        folds = [None]
-    elif args.fold == "all":
-        folds = list(range(open_built_dataset(args.data).num_folds))
-    else:
-        try:
-            folds = [int(args.fold)]
-        except ValueError:
-            raise ConfigError(f"--fold must be a number or 'all', got {args.fold!r}") from None
     out = console()
-    for fold in folds:
-        cfg = (
-            config
-            if fold is None
-            else dataclasses.replace(config, data=dataclasses.replace(config.data, fold=fold))
-        )
-        target = (
-            args.output if fold is None or args.fold != "all" else args.output / f"fold_{fold}"
-        )
-        result = train(cfg, args.data, target, resume=args.resume, progress=not args.no_progress)
+    for run, result in train_folds(
+        config, args.data, args.output, args.fold, args.resume, not args.no_progress
+    ):
         last = (
             f", validation accuracy {100 * result.validation[-1][1]:.1f} %"
             if result.validation
             else ""
         )
         out.print(
-            f"fold {cfg.data.fold}: {result.steps} steps in {result.seconds:.0f} s "
+            f"fold {run.fold}: {result.steps} steps in {result.seconds:.0f} s "
             f"({result.trainable_parameters:,} of {result.total_parameters:,} parameters trained)"
-            f"{last} -> {target}"
+            f"{last} -> {run.output}"
         )
     return 0

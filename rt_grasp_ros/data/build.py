@@ -37,10 +37,10 @@ from rt_grasp_ros.data.sample import GraspSample
 from rt_grasp_ros.data.splits import Fold, SplitKind, kfold_split
 from rt_grasp_ros.errors import ConfigError, DatasetError
 from rt_grasp_ros.grasp.rectangle import GraspRectangle, stack_corners
+from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
 from rt_grasp_ros.prompts.formats import AnswerFormat, render_answer
 from rt_grasp_ros.prompts.templates import TemplateLibrary, load_templates
 
-IMAGE_TOKEN = "<image>"
 MATERIALIZED_DIR = "images"
 MATERIALIZED_EXT = ".jpg"
 
@@ -186,10 +186,7 @@ def _record(entry: GroundTruth, config: BuildConfig, templates: TemplateLibrary)
     record: dict[str, Any] = {
         "id": entry.id,
         "image": entry.image,
-        "conversations": [
-            {"from": "human", "value": f"{IMAGE_TOKEN}\n{templates.instruction(rng)}"},
-            {"from": "gpt", "value": answer},
-        ],
+        "conversations": [human_turn(templates.instruction(rng)), gpt_turn(answer)],
         "source_id": entry.source_id,
         "category": entry.category,
         "object": entry.object_id,

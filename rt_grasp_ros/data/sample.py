@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from rt_grasp_ros.data.images import read_depth_tiff, read_rgb
+from rt_grasp_ros.data.pcd import read_pcd_depth
 from rt_grasp_ros.grasp.rectangle import GraspRectangle, stack_corners
 
 
@@ -49,8 +50,6 @@ class GraspSample:
         if self.depth_path is None:
             return None
         if self.depth_path.suffix == ".txt":
-            from rt_grasp_ros.data.cornell import read_pcd_depth
-
             width, height = self.image_size
             return read_pcd_depth(self.depth_path, (height, width))
         return read_depth_tiff(self.depth_path)

@@ -32,7 +32,7 @@ from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.trials import TrialConfig, run_scene_trial, run_trials
 from rt_grasp_ros.viz.overlay import tile
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "train" / "tiny.yaml"
+CONFIG = "tiny"  # the packaged training config (rt_grasp_ros/vlm/configs/tiny.yaml)
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class DemoOptions:
     new_views: int = 1
     baseline_trials: int = 10
     seed: int = 500
-    config: Path = CONFIG
+    config: str | Path = CONFIG
     steps: int | None = None
 
 

@@ -148,21 +148,25 @@ def load_templates(
 ) -> TemplateLibrary:
     """Load and validate templates; defaults are the files shipped with the package.
 
+    Every call returns a new library (the shipped files are parsed once), so the warnings a
+    library logs once per unknown category are logged once per library, whoever used
+    another one before.
+
     Raises:
         ConfigError: naming the file and the entry that is wrong.
     """
-    if reasoning_path is None and instructions_path is None:
-        return _default_library()
-    rpath = Path(reasoning_path) if reasoning_path else _packaged("reasoning_templates.yaml")
-    ipath = (
-        Path(instructions_path) if instructions_path else _packaged("instruction_templates.yaml")
-    )
-    reasoning, aliases, generic = _parse_reasoning(rpath)
-    return TemplateLibrary(reasoning, aliases, generic, _parse_instructions(ipath))
+    rpath = Path(reasoning_path) if reasoning_path else None
+    ipath = Path(instructions_path) if instructions_path else None
+    reasoning, aliases, generic = _parse_reasoning(rpath) if rpath else _shipped_reasoning()
+    instructions = _parse_instructions(ipath) if ipath else _shipped_instructions()
+    return TemplateLibrary(dict(reasoning), dict(aliases), generic, instructions)
 
 
 @lru_cache(maxsize=1)
-def _default_library() -> TemplateLibrary:
-    reasoning, aliases, generic = _parse_reasoning(_packaged("reasoning_templates.yaml"))
-    instructions = _parse_instructions(_packaged("instruction_templates.yaml"))
-    return TemplateLibrary(reasoning, aliases, generic, instructions)
+def _shipped_reasoning() -> tuple[dict[str, tuple[str, ...]], dict[str, str], tuple[str, ...]]:
+    return _parse_reasoning(_packaged("reasoning_templates.yaml"))
+
+
+@lru_cache(maxsize=1)
+def _shipped_instructions() -> tuple[str, ...]:
+    return _parse_instructions(_packaged("instruction_templates.yaml"))

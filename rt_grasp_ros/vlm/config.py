@@ -6,6 +6,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.vlm.tiny import TinySpec
 
 STRATEGIES = ("projector", "lora", "full")
+CONFIG_PACKAGE = "rt_grasp_ros.vlm"
+CONFIG_FOLDER = "configs"
 
 
 @dataclass(frozen=True)
@@ -194,9 +197,49 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a YAML training config, apply ``--set`` overrides and validate it."""
-    path = Path(path)
+def packaged_configs() -> dict[str, Path]:
+    """The training configs shipped with the package: name (file stem) -> file."""
+    folder = resources.files(CONFIG_PACKAGE) / CONFIG_FOLDER
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{folder} is missing: rt_grasp_ros was installed without its package data"
+        )
+    files = [f for f in folder.iterdir() if f.is_file() and f.name.endswith(".yaml")]
+    return {f.name[: -len(".yaml")]: Path(str(f)) for f in sorted(files, key=lambda f: f.name)}
+
+
+def resolve_train_config(config: str | Path) -> Path:
+    """The file of ``config``: an existing YAML path, or the name of a packaged config.
+
+    A name is a bare word such as ``tiny`` or ``llava-lora`` (``tiny.yaml`` works too); a
+    value with a folder in it is always a path.
+
+    Raises:
+        ConfigError: a path that does not exist, or an unknown name (listing the known ones).
+    """
+    path = Path(config)
+    if path.is_file():
+        return path
+    packaged = packaged_configs()
+    name = path.name[: -len(".yaml")] if path.suffix == ".yaml" else path.name
+    if len(path.parts) == 1 and name in packaged:
+        return packaged[name]
+    if len(path.parts) > 1:
+        raise ConfigError(f"training config {config} does not exist")
+    raise ConfigError(
+        f"unknown training config {str(config)!r}: not a file, and not a packaged config "
+        f"(packaged: {', '.join(packaged)})"
+    )
+
+
+def load_train_config(config: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML training config (a path or a packaged name), apply overrides, validate it.
+
+    Args:
+        config: a YAML file, or the name of a packaged config (:func:`packaged_configs`).
+        overrides: ``key.sub=value`` strings, as given to ``--set``.
+    """
+    path = resolve_train_config(config)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from rt_grasp_ros.data.augment import Augmentation, warp_image
-from rt_grasp_ros.data.build import IMAGE_TOKEN
 from rt_grasp_ros.data.images import read_rgb
 from rt_grasp_ros.errors import DatasetError
 from rt_grasp_ros.optional import require
+from rt_grasp_ros.prompts.conversation import split_image_placeholder
 from rt_grasp_ros.vlm.families import Family
 from rt_grasp_ros.vlm.processing import (
     assistant_message,
@@ -22,7 +22,11 @@ ROLES = {"human": "user", "gpt": "assistant"}
 
 
 def record_messages(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """A LLaVA-layout record's conversation as chat messages (the image goes in the first turn)."""
+    """A LLaVA-layout record's conversation as chat messages.
+
+    The layout's ``<image>`` placeholder becomes an image part of the user message; the
+    processor's chat template then writes the model family's own image token(s) there.
+    """
     messages = []
     for k, turn in enumerate(record.get("conversations", [])):
         role = ROLES.get(turn.get("from"))
@@ -32,8 +36,7 @@ def record_messages(record: dict[str, Any]) -> list[dict[str, Any]]:
             )
         text = str(turn.get("value", ""))
         if role == "user":
-            has_image = IMAGE_TOKEN in text
-            messages.append(user_message(text.replace(IMAGE_TOKEN, "").strip(), has_image))
+            messages.append(user_message(*split_image_placeholder(text)))
         else:
             messages.append(assistant_message(text))
     if not messages or messages[0]["role"] != "user":

@@ -184,12 +184,14 @@ class GraspPredictor:
 
     def _encode(self, images: Sequence[Any], conversations: Sequence[list[dict[str, Any]]]) -> Any:
         processor = self.backbone.processor
-        processor.tokenizer.padding_side = "left"
         texts = [render(processor, c, add_generation_prompt=True) for c in conversations]
         pictures = [prepare_image(i, self.backbone.family, processor) for i in images]
-        return processor(text=texts, images=pictures, padding=True, return_tensors="pt").to(
-            self.backbone.device
+        # Generation continues every row at its end, so rows are padded on the left; per call,
+        # because the processor is shared (a trainer pads the same tokenizer on the right).
+        inputs = processor(
+            text=texts, images=pictures, padding=True, padding_side="left", return_tensors="pt"
         )
+        return inputs.to(self.backbone.device)
 
     # -- generation ----------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 They have the real architectures (a CLIP or Qwen2-VL vision tower, a projector, a Llama or
 Qwen2 language model) at a few hundred thousand parameters, so that training, saving,
-reloading and generation run on a CPU with no downloads. ``rt-grasp train`` builds one from
-``config/train/tiny.yaml`` and trains it from scratch.
+reloading and generation run on a CPU with no downloads. ``rt-grasp train --config tiny``
+(``rt_grasp_ros/vlm/configs/tiny.yaml``) builds one and trains it from scratch.
 """
 
 from __future__ import annotations

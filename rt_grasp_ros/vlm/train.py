@@ -7,16 +7,18 @@ every few steps, and writes a self-describing checkpoint with only the parameter
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rt_grasp_ros.data.records import BuiltDataset, GroundTruth, open_built_dataset
-from rt_grasp_ros.errors import DatasetError
+from rt_grasp_ros.errors import ConfigError, DatasetError
 from rt_grasp_ros.eval.scoring import evaluate_answers
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.templates import load_templates
@@ -86,19 +88,27 @@ def _trainer_classes() -> tuple[type, type]:
     transformers = require("transformers", "training")
 
     class GraspTrainer(transformers.Trainer):
-        """A Trainer whose checkpoints hold only the trained parameters (for non-PEFT models)."""
+        """A Trainer whose checkpoints hold only the trained parameters (for non-PEFT models).
+
+        Saving goes through the public ``save_model``, which the Trainer also calls for its
+        checkpoints. Resuming has no public hook, so ``_load_from_checkpoint`` is overridden:
+        pyproject pins transformers to the tested minor versions, and
+        ``test_trainer_contract`` checks the signature and call sites this relies on.
+        """
 
         def __init__(self, *args: Any, trainable_only: bool = False, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.trainable_only = trainable_only
 
-        def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+            """Save the model; with ``trainable_only``, just the parameters that train."""
             if not self.trainable_only:
-                return super()._save(output_dir, state_dict)
-            safetensors = require("safetensors.torch", "checkpointing")
-            out = Path(output_dir or self.args.output_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            safetensors.save_file(trainable_state_dict(self.model), str(out / WEIGHTS_FILE))
+                return super().save_model(output_dir, _internal_call)
+            if self.args.should_save:
+                safetensors = require("safetensors.torch", "checkpointing")
+                out = Path(output_dir or self.args.output_dir)
+                out.mkdir(parents=True, exist_ok=True)
+                safetensors.save_file(trainable_state_dict(self.model), str(out / WEIGHTS_FILE))
             return None
 
         def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
@@ -323,3 +333,61 @@ def train(
         run.validation,
         losses,
     )
+
+
+@dataclass(frozen=True)
+class FoldRun:
+    """One training run of a multi-fold job: the fold, its config and its output folder."""
+
+    fold: int
+    config: TrainConfig
+    output: Path
+
+
+def plan_folds(
+    config: TrainConfig, num_folds: int, output: str | Path, fold: int | str | None = None
+) -> list[FoldRun]:
+    """The runs that train ``fold`` of a dataset with ``num_folds`` folds.
+
+    Args:
+        config: the training config (its ``data.fold`` is the default fold).
+        num_folds: how many folds the dataset has.
+        output: the checkpoint folder.
+        fold: ``None`` (``data.fold``), a fold index (as a number or text), or ``"all"``,
+            which trains every fold into ``output/fold_K``.
+
+    Raises:
+        ConfigError: ``fold`` is neither a number nor ``"all"``.
+        DatasetError: the fold does not exist in the dataset.
+    """
+    output = Path(output)
+    if fold == "all":
+        return [FoldRun(k, _with_fold(config, k), output / f"fold_{k}") for k in range(num_folds)]
+    if fold is None:
+        index = config.data.fold
+    else:
+        try:
+            index = int(fold)
+        except ValueError:
+            raise ConfigError(f"fold must be a number or 'all', got {fold!r}") from None
+    if not 0 <= index < num_folds:
+        raise DatasetError(f"fold {index} does not exist (the dataset has {num_folds})")
+    return [FoldRun(index, _with_fold(config, index), output)]
+
+
+def _with_fold(config: TrainConfig, fold: int) -> TrainConfig:
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, fold=fold))
+
+
+def train_folds(
+    config: TrainConfig,
+    data: str | Path,
+    output: str | Path,
+    fold: int | str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> Iterator[tuple[FoldRun, TrainResult]]:
+    """Train each run of :func:`plan_folds` in turn, yielding its result when it is done."""
+    runs = plan_folds(config, open_built_dataset(data).num_folds, output, fold)
+    for run in runs:
+        yield run, train(run.config, data, run.output, resume=resume, progress=progress)

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np  # noqa: F401
 import pytest
 
 from rt_grasp_ros.cli.main import main
@@ -17,6 +16,12 @@ def run(capsys, *args):
     code = main([str(a) for a in args])
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def build_ok(capsys, *args) -> bool:
+    """``dataset build`` with ``args``: whether it succeeded and said what it wrote."""
+    code, text, err = run(capsys, "dataset", "build", *args)
+    return code == 0 and "source images ->" in text and not err
 
 
 def oracle_predictions(path, records, spoil=()):
@@ -52,10 +57,8 @@ def test_build_then_stats(cornell_dir, tmp_path, capsys):
 
 def test_evaluate_cornell_by_image_stem(cornell_dir, tmp_path, capsys):
     out = tmp_path / "built"
-    run(
+    assert build_ok(
         capsys,
-        "dataset",
-        "build",
         "--cornell",
         cornell_dir,
         "--out",
@@ -85,10 +88,8 @@ def test_evaluate_cornell_by_image_stem(cornell_dir, tmp_path, capsys):
 def test_evaluate_folds_prints_table_one(cornell_dir, tmp_path, capsys):
     iw, ow = tmp_path / "iw", tmp_path / "ow"
     for out, split in ((iw, "image"), (ow, "object")):
-        run(
+        assert build_ok(
             capsys,
-            "dataset",
-            "build",
             "--cornell",
             cornell_dir,
             "--out",
@@ -165,10 +166,8 @@ def test_bad_input_gives_one_line_error(cornell_dir, tmp_path, capsys):
 
 def test_show_draws_ground_truth_and_prediction(cornell_dir, tmp_path, capsys):
     out = tmp_path / "built"
-    run(
+    assert build_ok(
         capsys,
-        "dataset",
-        "build",
         "--cornell",
         cornell_dir,
         "--out",

@@ -56,7 +56,7 @@ def trained(tmp_path_factory):
             [
                 "train",
                 "--config",
-                str(ROOT / "config" / "train" / "tiny.yaml"),
+                "tiny",
                 "--data",
                 str(root / "built"),
                 "--output",
@@ -141,7 +141,7 @@ def test_model_errors_are_one_line(capsys, tmp_path, trained):
         capsys,
         "train",
         "--config",
-        ROOT / "config" / "train" / "tiny.yaml",
+        "tiny",
         "--data",
         trained / "built",
         "--output",

@@ -36,7 +36,7 @@ def test_llava_layout_and_fold_counts(cornell_dir, tmp_path):
             assert human["from"] == "human" and human["value"].startswith("<image>\n")
             assert gpt["from"] == "gpt"
             assert (ds.image_folder / r["image"]).exists()
-            parse_answer(gpt["value"])
+            assert parse_answer(gpt["value"]).pose is not None
     test_ids = {r["id"] for k in range(5) for r in ds.records(k, "test")}
     assert test_ids == {s.id for s in samples}  # un-augmented test ids are image stems
 

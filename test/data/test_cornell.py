@@ -7,13 +7,8 @@ import numpy as np
 import pytest
 from synthetic import TABLE_DEPTH_M, bar_scene, write_cornell_folder
 
-from rt_grasp_ros.data.cornell import (
-    load_cornell,
-    read_cornell_rectangles,
-    read_pcd_depth,
-    write_cornell_sample,
-    write_pcd_depth,
-)
+from rt_grasp_ros.data.cornell import load_cornell, read_cornell_rectangles, write_cornell_sample
+from rt_grasp_ros.data.pcd import read_pcd_depth, write_pcd_depth
 from rt_grasp_ros.errors import DatasetError
 
 

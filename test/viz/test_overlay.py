@@ -23,5 +23,5 @@ def test_tile_lays_out_a_grid():
     grid = tile([a, a, a, a, a], columns=2)
     assert grid.shape == (30, 40, 3)
     assert (grid[20:, 20:] == 255).all()  # empty cell stays white
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one image"):
         tile([])

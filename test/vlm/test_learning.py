@@ -43,7 +43,7 @@ def test_tiny_llava_learns_eight_grasps_from_the_images(tmp_path, capsys):
             [
                 "train",
                 "--config",
-                str(ROOT / "config" / "train" / "tiny.yaml"),
+                "tiny",
                 "--data",
                 str(built),
                 "--output",

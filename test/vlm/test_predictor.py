@@ -84,6 +84,19 @@ def test_batch_answers_equal_single_answers(predictor, tiny_data):
     assert [b.text for b in batch] == [s.text for s in single]
 
 
+def test_batches_pad_left_without_changing_the_shared_processor(predictor, tiny_data):
+    tokenizer = predictor.backbone.processor.tokenizer
+    tokenizer.padding_side = "right"  # as a trainer sharing the processor would leave it
+    records = tiny_data.records(0, "train")[:2]
+    images = [record_image(r, tiny_data.image_folder) for r in records]
+    conversations = [predictor.messages(i, None) for i in ("Grasp.", "Where to grasp the pen?")]
+    inputs = predictor._encode(images, conversations)
+    mask = inputs["attention_mask"]
+    assert not mask.all() and mask[:, -1].all()  # padded, on the left
+    predictor.predict_batch(images, ["Grasp.", "Where to grasp the pen?"], constrained=True)
+    assert tokenizer.padding_side == "right"
+
+
 def test_refinement_session_keeps_the_turns(predictor, image):
     session = predictor.session(image)
     first = session.ask(constrained=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rt_grasp_ros.prompts.conversation import IMAGE_PLACEHOLDER
 from rt_grasp_ros.vlm.backbone import load_backbone
 from rt_grasp_ros.vlm.dataset import record_image, record_messages
 from rt_grasp_ros.vlm.processing import (
@@ -11,6 +12,7 @@ from rt_grasp_ros.vlm.processing import (
     collate,
     encode_training,
     prepare_image,
+    render,
     user_message,
 )
 
@@ -100,3 +102,17 @@ def test_images_are_padded_to_squares_where_the_family_crops(tiny_base):
     image = np.zeros((48, 64, 3), np.uint8)
     prepared = prepare_image(image, backbone.family, backbone.processor)
     assert prepared.size == ((64, 64) if backbone.family.square_images else (64, 48))
+
+
+def test_the_family_processor_writes_its_own_image_token(tiny_base, tiny_data):
+    backbone = load_backbone(tiny_base, "float32", "cpu")
+    record = tiny_data.records(0, "train")[0]
+    assert record["conversations"][0]["value"].startswith(IMAGE_PLACEHOLDER)
+    messages = record_messages(record)
+    assert [c["type"] for c in messages[0]["content"]] == ["image", "text"]
+    assert IMAGE_PLACEHOLDER not in messages[0]["content"][1]["text"]
+    text = render(backbone.processor, messages, add_generation_prompt=False)
+    token = backbone.processor.image_token
+    assert text.count(token) == 1
+    if token != IMAGE_PLACEHOLDER:  # Qwen2-VL: the layout's placeholder never reaches the model
+        assert IMAGE_PLACEHOLDER not in text

@@ -161,3 +161,36 @@ def test_an_adapter_for_another_base_is_refused(tiny_base, tiny_data, tmp_path):
     shutil.copytree(tiny_base, other)
     with pytest.raises(RtGraspError, match="was trained on"):
         GraspPredictor.from_pretrained(other, adapter=out, dtype="float32", device="cpu")
+
+
+def test_trainer_contract():
+    """What GraspTrainer relies on in transformers, within the pinned versions."""
+    import inspect
+    from pathlib import Path
+
+    import tomllib
+    import transformers
+    from packaging.specifiers import SpecifierSet
+
+    from rt_grasp_ros.vlm.train import _trainer_classes
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    vlm = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]["vlm"]
+    (pin,) = [d for d in vlm if d.startswith("transformers")]
+    specifier = SpecifierSet(pin.removeprefix("transformers"))
+    assert any(s.operator == "<" for s in specifier), f"{pin}: no upper bound"
+    assert transformers.__version__ in specifier, (transformers.__version__, pin)
+
+    trainer, grasp_trainer = transformers.Trainer, _trainer_classes()[0]
+    for name, parameters in [
+        ("_load_from_checkpoint", ["self", "resume_from_checkpoint", "model"]),
+        ("save_model", ["self", "output_dir", "_internal_call"]),
+    ]:
+        for cls in (trainer, grasp_trainer):
+            assert list(inspect.signature(getattr(cls, name)).parameters) == parameters, cls
+    # The call sites: resuming loads through _load_from_checkpoint, checkpoints save through
+    # save_model.
+    assert "self._load_from_checkpoint(resume_from_checkpoint)" in inspect.getsource(trainer.train)
+    assert "self.save_model(output_dir, _internal_call=True)" in inspect.getsource(
+        trainer._save_checkpoint
+    )

@@ -14,13 +14,23 @@ from rt_grasp_ros.cli import (
     demo_cmd,
     evaluate_cmd,
     predict_cmd,
+    ros_cmd,
     show_cmd,
     sim_cmd,
     train_cmd,
 )
 from rt_grasp_ros.errors import RtGraspError
 
-COMMANDS = (demo_cmd, dataset_cmd, train_cmd, predict_cmd, evaluate_cmd, show_cmd, sim_cmd)
+COMMANDS = (
+    demo_cmd,
+    dataset_cmd,
+    train_cmd,
+    predict_cmd,
+    evaluate_cmd,
+    show_cmd,
+    sim_cmd,
+    ros_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

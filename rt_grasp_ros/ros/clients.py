@@ -1,0 +1,70 @@
+"""Thin rclpy clients: `rt-grasp ros plan` and `rt-grasp ros execute` (the ros2 CLI's twins)."""
+
+import time
+
+import rclpy
+from rclpy.action import ActionClient
+from rt_grasp.action import ExecuteGrasp
+from rt_grasp.srv import GetSceneGrasps, PlanGrasp
+from rt_grasp_ros.errors import RtGraspError
+
+
+class StackClient:
+    """A node with clients of /plan_grasp, /execute_grasp and the sim's ground truth."""
+
+    def __init__(self, name='rt_grasp_cli'):
+        self._owns = not rclpy.ok()
+        if self._owns:
+            rclpy.init()
+        self.node = rclpy.create_node(name)
+        self.plan_client = self.node.create_client(PlanGrasp, 'plan_grasp')
+        self.truth_client = self.node.create_client(GetSceneGrasps, 'sim/scene_grasps')
+        self.execute_client = ActionClient(self.node, ExecuteGrasp, 'execute_grasp')
+
+    def _call(self, client, request, timeout):
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise RtGraspError(f'service {client.srv_name} is not available (is the stack up?)')
+        future = client.call_async(request)
+        rclpy.spin_until_future_complete(self.node, future, timeout_sec=timeout)
+        if not future.done():
+            raise RtGraspError(f'{client.srv_name} did not answer within {timeout:.0f} s')
+        return future.result()
+
+    def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0):
+        """Call /plan_grasp; returns the response."""
+        request = PlanGrasp.Request(instruction=instruction, session_id=session_id,
+                                    follow_up=follow_up, constrained=True, samples=samples)
+        return self._call(self.plan_client, request, timeout)
+
+    def ground_truth(self, timeout=20.0):
+        """The sim's ground-truth grasps of its target object (obj0)."""
+        response = self._call(self.truth_client, GetSceneGrasps.Request(object='obj0'), timeout)
+        if not response.success or not response.grasps:
+            raise RtGraspError(f'no ground-truth grasp: {response.message}')
+        return response.grasps
+
+    def execute(self, grasp, lift=0.0, hold=0.0, feedback=None, timeout=120.0):
+        """Send /execute_grasp and wait for the result."""
+        if not self.execute_client.wait_for_server(timeout_sec=20.0):
+            raise RtGraspError('action /execute_grasp is not available (is the stack up?)')
+        goal = ExecuteGrasp.Goal(grasp=grasp, lift_height=lift, hold_time=hold)
+        sent = self.execute_client.send_goal_async(
+            goal, feedback_callback=(lambda f: feedback(f.feedback)) if feedback else None)
+        rclpy.spin_until_future_complete(self.node, sent, timeout_sec=20.0)
+        handle = sent.result()
+        if handle is None or not handle.accepted:
+            raise RtGraspError('/execute_grasp rejected the goal')
+        result = handle.get_result_async()
+        end = time.monotonic() + timeout
+        while not result.done() and time.monotonic() < end:
+            rclpy.spin_once(self.node, timeout_sec=0.1)
+        if not result.done():
+            handle.cancel_goal_async()
+            raise RtGraspError(f'/execute_grasp did not finish within {timeout:.0f} s')
+        return result.result().result
+
+    def close(self):
+        """Destroy the node (and shut rclpy down if this client started it)."""
+        self.node.destroy_node()
+        if self._owns:
+            rclpy.try_shutdown()

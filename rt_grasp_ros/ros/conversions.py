@@ -1,0 +1,208 @@
+"""The one place where core types become ROS messages and back (``*_to_msg`` / ``*_from_msg``)."""
+
+import math
+
+from geometry_msgs.msg import Point, Pose as PoseMsg, PoseStamped, Quaternion
+import numpy as np
+from rt_grasp.msg import Grasp, ImageGrasp, Timings
+from rt_grasp_ros.errors import RtGraspError
+from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
+from rt_grasp_ros.perception.camera import PinholeCamera
+from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.transforms import Pose
+from sensor_msgs.msg import CameraInfo, Image
+
+GRIPPER_TO_MSG = {GripperKind.PARALLEL: Grasp.PARALLEL, GripperKind.SUCTION: Grasp.SUCTION}
+GRIPPER_FROM_MSG = {v: k for k, v in GRIPPER_TO_MSG.items()}
+
+
+class ConversionError(RtGraspError):
+    """A message cannot be converted; the message names the field and what was expected."""
+
+
+def stamp_to_sec(stamp) -> float:
+    """builtin_interfaces/Time -> seconds."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def sec_to_stamp(seconds: float, stamp) -> None:
+    """Write ``seconds`` into a builtin_interfaces/Time in place."""
+    stamp.sec = int(math.floor(seconds))
+    stamp.nanosec = int(round((seconds - stamp.sec) * 1e9)) % 1_000_000_000
+
+
+def pose_to_msg(pose: Pose) -> PoseMsg:
+    """Core pose -> geometry_msgs/Pose (quaternion x, y, z, w)."""
+    x, y, z = (float(c) for c in pose.position)
+    qx, qy, qz, qw = (float(c) for c in pose.quat_xyzw)
+    return PoseMsg(position=Point(x=x, y=y, z=z), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw))
+
+
+def pose_from_msg(msg: PoseMsg) -> Pose:
+    """geometry_msgs/Pose -> core pose; a zero or non-finite quaternion is an error."""
+    p, q = msg.position, msg.orientation
+    try:
+        return Pose.from_position_quat([p.x, p.y, p.z], [q.x, q.y, q.z, q.w])
+    except ValueError as exc:
+        raise ConversionError(f'pose: {exc}') from None
+
+
+def pose_stamped_to_msg(pose: Pose, frame_id: str, stamp=None) -> PoseStamped:
+    """Core pose -> geometry_msgs/PoseStamped in ``frame_id``."""
+    msg = PoseStamped(pose=pose_to_msg(pose))
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg
+
+
+def rgb_to_msg(rgb: np.ndarray, frame_id: str, stamp=None) -> Image:
+    """(H, W, 3) uint8 -> sensor_msgs/Image rgb8."""
+    h, w, _ = rgb.shape
+    msg = Image(height=h, width=w, encoding='rgb8', step=3 * w)
+    msg.data = np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg
+
+
+def depth_to_msg(depth: np.ndarray, frame_id: str, stamp=None) -> Image:
+    """(H, W) float32 metres -> sensor_msgs/Image 32FC1 (REP-118: NaN = no reading)."""
+    h, w = depth.shape
+    msg = Image(height=h, width=w, encoding='32FC1', step=4 * w, is_bigendian=0)
+    msg.data = np.ascontiguousarray(depth, dtype='<f4').tobytes()
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg
+
+
+def rgb_from_msg(msg: Image) -> np.ndarray:
+    """sensor_msgs/Image rgb8, bgr8, rgba8 or bgra8 -> (H, W, 3) uint8 RGB."""
+    channels = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4}
+    if msg.encoding not in channels:
+        raise ConversionError(
+            f'image encoding {msg.encoding!r} is not one of {sorted(channels)}')
+    c = channels[msg.encoding]
+    rows = _rows(msg, c)
+    img = rows[:, : msg.width * c].reshape(msg.height, msg.width, c)[..., :3]
+    return np.ascontiguousarray(img[..., ::-1] if msg.encoding.startswith('bgr') else img)
+
+
+def depth_from_msg(msg: Image) -> np.ndarray:
+    """sensor_msgs/Image 32FC1 (metres) or 16UC1 (millimetres) -> (H, W) float32 metres, NaN."""
+    if msg.encoding == '32FC1':
+        dtype, scale = np.dtype('>f4' if msg.is_bigendian else '<f4'), 1.0
+    elif msg.encoding in ('16UC1', 'mono16'):
+        dtype, scale = np.dtype('>u2' if msg.is_bigendian else '<u2'), 1e-3
+    else:
+        raise ConversionError(
+            f'depth encoding {msg.encoding!r} is not 32FC1 (metres) or 16UC1 (millimetres)')
+    rows = _rows(msg, 1)
+    raw = rows[:, : msg.width * dtype.itemsize].copy().view(dtype).reshape(msg.height, msg.width)
+    depth = raw.astype(np.float32) * np.float32(scale)
+    depth[raw == 0] = np.nan  # 0 is "no reading" in both encodings
+    return depth
+
+
+def _rows(msg: Image, channels: int) -> np.ndarray:
+    data = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    if msg.height == 0 or msg.width == 0:
+        raise ConversionError('image is empty (0 width or height)')
+    if msg.step < msg.width or data.size < msg.step * msg.height:
+        raise ConversionError(
+            f'image data has {data.size} bytes; expected {msg.step} x {msg.height} '
+            f'for {msg.width}x{msg.height} {msg.encoding}')
+    return data[: msg.step * msg.height].reshape(msg.height, msg.step)
+
+
+def camera_info_to_msg(camera: PinholeCamera, origin=(0, 0), stamp=None) -> CameraInfo:
+    """Camera model -> sensor_msgs/CameraInfo; ``origin`` of a crop goes into ``roi``."""
+    fields = camera.to_camera_info()
+    msg = CameraInfo(
+        width=fields['width'], height=fields['height'],
+        distortion_model=fields['distortion_model'])
+    msg.d = [float(c) for c in fields['d']]
+    msg.k = [float(c) for c in fields['k']]
+    msg.r = [float(c) for c in fields['r']]
+    msg.p = [float(c) for c in fields['p']]
+    msg.roi.x_offset, msg.roi.y_offset = int(origin[0]), int(origin[1])
+    msg.roi.width, msg.roi.height = fields['width'], fields['height']
+    msg.header.frame_id = camera.frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg
+
+
+def camera_from_msg(msg: CameraInfo, base_from_camera: Pose) -> tuple[PinholeCamera, tuple]:
+    """sensor_msgs/CameraInfo -> camera model placed by ``base_from_camera``, and roi origin."""
+    if msg.width == 0 or msg.height == 0 or msg.k[0] <= 0:
+        raise ConversionError('camera_info is empty or has no focal length (k[0] = 0)')
+    fields = {
+        'width': msg.width, 'height': msg.height, 'k': list(msg.k), 'd': list(msg.d),
+        'distortion_model': msg.distortion_model, 'frame_id': msg.header.frame_id}
+    camera = PinholeCamera.from_camera_info(fields, base_from_camera)
+    return camera, (msg.roi.x_offset, msg.roi.y_offset)
+
+
+def frame_from_msgs(
+    color: Image, depth: Image, info: CameraInfo, base_from_camera: Pose
+) -> tuple[RGBDFrame, tuple]:
+    """Colour + registered depth + camera info -> an RGB-D frame, and its crop origin."""
+    camera, origin = camera_from_msg(info, base_from_camera)
+    rgb, dep = rgb_from_msg(color), depth_from_msg(depth)
+    if rgb.shape[:2] != dep.shape or rgb.shape[:2] != (camera.height, camera.width):
+        raise ConversionError(
+            f'image {rgb.shape[1]}x{rgb.shape[0]}, depth {dep.shape[1]}x{dep.shape[0]} and '
+            f'camera_info {camera.width}x{camera.height} must have the same size')
+    return RGBDFrame(rgb, dep, camera, stamp_to_sec(color.header.stamp)), origin
+
+
+def timings_to_msg(timings: dict) -> Timings:
+    """Timing dict (s) -> rt_grasp/Timings."""
+    return Timings(**{k: float(timings.get(k, 0.0))
+                      for k in ('preprocess', 'prefill', 'decode', 'parse', 'total')})
+
+
+def grasp_to_msg(plan, base_frame: str, origin=(0, 0), stamp=None) -> Grasp:
+    """A successful PlannedGrasp -> rt_grasp/Grasp (pose in the base and the camera frame).
+
+    ``origin`` is where the planned image lies in the camera's full image (the crop's roi).
+    """
+    target, prediction, image = plan.target, plan.prediction, plan.image
+    msg = Grasp(width=float(target.width or 0.0), gripper=GRIPPER_TO_MSG[target.gripper])
+    msg.pose = pose_stamped_to_msg(target.pose, base_frame, stamp)
+    msg.pose_camera = pose_stamped_to_msg(plan.pose_camera, plan.crop.frame.frame_id, stamp)
+    w, h = plan.crop.size
+    msg.image = ImageGrasp(
+        x=(image.u - plan.crop.origin[0]) / w, y=(image.v - plan.crop.origin[1]) / h,
+        theta=float(image.theta), u=float(image.u + origin[0]), v=float(image.v + origin[1]),
+        depth=float(plan.depth), width_px=float(image.opening_px))
+    msg.reasoning = prediction.reasoning or ''
+    msg.answer = prediction.text
+    if prediction.consensus is not None:
+        c = prediction.consensus
+        msg.spread_xy = float(math.hypot(c.x_std, c.y_std))
+        msg.spread_theta = math.radians(c.theta_std_deg)
+    return msg
+
+
+def grasp_target_from_msg(msg: Grasp, base_frame: str) -> GraspTarget:
+    """rt_grasp/Grasp -> the TCP target to execute; the pose must be in ``base_frame``."""
+    if msg.gripper not in GRIPPER_FROM_MSG:
+        raise ConversionError(f'grasp.gripper {msg.gripper} is not PARALLEL (0) or SUCTION (1)')
+    frame = msg.pose.header.frame_id
+    if frame and frame != base_frame:
+        raise ConversionError(
+            f'grasp.pose is in frame {frame!r}; the executor works in {base_frame!r}')
+    if not math.isfinite(msg.width) or msg.width < 0:
+        raise ConversionError(f'grasp.width must be >= 0 metres, got {msg.width}')
+    return GraspTarget(pose_from_msg(msg.pose.pose), msg.width, GRIPPER_FROM_MSG[msg.gripper])
+
+
+def target_to_grasp_msg(target: GraspTarget, base_frame: str) -> Grasp:
+    """A bare TCP target (e.g. a ground-truth grasp of the sim) -> rt_grasp/Grasp."""
+    msg = Grasp(width=float(target.width or 0.0), gripper=GRIPPER_TO_MSG[target.gripper])
+    msg.pose = pose_stamped_to_msg(target.pose, base_frame)
+    return msg

@@ -1,0 +1,232 @@
+"""The embedded robot as a node drives it: a scene that can be reset, stepped to a time, read.
+
+ROS-free: the sim node is a thin shell over :class:`EmbeddedRobot`. Physics advances only in
+:meth:`EmbeddedRobot.advance_to`; targets and gripper commands are set without blocking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rt_grasp_ros.errors import RtGraspError
+from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
+from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.planning.geometry import SUCTION_YAW, GraspGeometry
+from rt_grasp_ros.sim import panda
+from rt_grasp_ros.sim.grasps import object_grasp_targets
+from rt_grasp_ros.sim.gripper import ParallelGripper
+from rt_grasp_ros.sim.robot import SimRobot
+from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
+from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.transforms import Pose, top_down_rotation
+
+SETTLE_S = 0.3
+
+
+@dataclass(frozen=True)
+class SceneRequest:
+    """Which scene to build: seed, categories (empty = any), object count, gripper."""
+
+    seed: int = 0
+    categories: tuple[str, ...] = ()
+    n_objects: int = 1
+    gripper: str | None = "parallel"
+
+    def config(self, current_gripper: str) -> SceneConfig:
+        """The scene config (validated: unknown categories or grippers name themselves)."""
+        cats = tuple(c for c in self.categories if c) or None
+        return SceneConfig(
+            n_objects=self.n_objects, categories=cats, gripper=self.gripper or current_gripper
+        )
+
+
+@dataclass(frozen=True)
+class VacuumReading:
+    """What the vacuum reports: suction on, and whether a part is sealed."""
+
+    vacuum: bool
+    part_present: bool
+
+
+class EmbeddedRobot:
+    """A seeded scene with the Panda in it, stepped on demand."""
+
+    def __init__(self, request: SceneRequest) -> None:
+        self._pending: SceneRequest | None = None
+        self._build(request)
+
+    def _build(self, request: SceneRequest) -> None:
+        spec = generate_scene(request.seed, request.config("parallel"))
+        self.world = World(spec)
+        self.robot = SimRobot(self.world)
+        self.robot.wait(SETTLE_S)  # objects come to rest before anyone looks
+        self._gripper_t0 = self.robot.now()
+        self._last_width = self.gripper_width()
+
+    # -- scene ------------------------------------------------------------------------------
+
+    def request_reset(self, request: SceneRequest) -> None:
+        """Validate ``request`` now; the physics loop builds it at its next step."""
+        request.config(self.gripper_kind.value)
+        self._pending = request
+
+    def reset_pending(self) -> bool:
+        """Whether a reset waits to be applied."""
+        return self._pending is not None
+
+    def apply_reset(self) -> None:
+        """Build the requested scene (call from the thread that renders)."""
+        request, self._pending = self._pending, None
+        gripper = request.gripper or self.gripper_kind.value
+        self.close()
+        self._build(SceneRequest(request.seed, request.categories, request.n_objects, gripper))
+
+    def categories(self) -> list[str]:
+        """Object categories in scene order (the first is the target)."""
+        return [o.spec.category for o in self.world.spec.objects]
+
+    @property
+    def gripper_kind(self) -> GripperKind:
+        """The mounted tool."""
+        return self.robot.gripper_kind
+
+    # -- time and state ---------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Simulated time (s)."""
+        return self.robot.now()
+
+    def advance_to(self, t: float) -> None:
+        """Step physics until simulated time reaches ``t``."""
+        steps = int((t - self.now()) / self.robot.control_period)
+        if steps > 0:
+            self.robot.step(steps)
+
+    def joint_state(self) -> tuple[list[str], list[float], list[float], list[float]]:
+        """Names, positions, velocities and efforts for /joint_states (URDF joint names)."""
+        w = self.world
+        names, dofs = list(panda.ARM_JOINTS), list(w.arm_dofs)
+        qpos = list(w.arm_qpos)
+        if isinstance(self.robot.gripper, ParallelGripper):
+            names += list(panda.FINGER_JOINTS)
+            dofs += list(w.finger_dofs)
+            qpos += list(w.finger_qpos)
+        d = w.data
+        return (
+            names,
+            [float(d.qpos[i]) for i in qpos],
+            [float(d.qvel[i]) for i in dofs],
+            [float(d.qfrc_actuator[i]) for i in dofs],
+        )
+
+    def tcp_pose(self) -> Pose:
+        """Measured TCP pose."""
+        return self.robot.tcp_pose()
+
+    def set_target(self, pose: Pose) -> None:
+        """New impedance target (returns at once)."""
+        self.robot.set_target(pose)
+
+    def camera_pose(self) -> Pose:
+        """The scene camera's optical frame in the base frame."""
+        return self.world.spec.config.camera.camera().base_from_camera
+
+    def camera_frame(self) -> str:
+        """The scene camera's optical frame id."""
+        return self.world.spec.config.camera.camera().frame_id
+
+    def render(self) -> RGBDFrame:
+        """An RGB-D frame of the scene camera."""
+        return self.world.render()
+
+    # -- tools ------------------------------------------------------------------------------
+
+    def gripper_width(self) -> float:
+        """Finger opening (m); 0 for the suction tool."""
+        return self.robot.gripper_status().width
+
+    def command_gripper(self, width: float, effort: float) -> str | None:
+        """Move to ``width`` (effort 0) or grasp with ``effort`` N; an error text if refused."""
+        gripper = self.robot.gripper
+        if not isinstance(gripper, ParallelGripper):
+            return "the robot carries a suction tool, not a parallel gripper"
+        try:
+            if effort > 0 and width < self.gripper_width():
+                gripper.grasp(min(effort, gripper.hand.continuous_force))
+            else:
+                gripper.move(float(np.clip(width, 0.0, gripper.hand.max_width)))
+        except RtGraspError as exc:
+            return str(exc)
+        self._gripper_t0, self._last_width = self.now(), self.gripper_width()
+        return None
+
+    def gripper_settled(self) -> tuple[bool, tuple[float, bool]]:
+        """Whether the fingers stopped, with (width, holding an object)."""
+        width = self.gripper_width()
+        moved = abs(width - self._last_width)
+        self._last_width = width
+        done = self.now() - self._gripper_t0 > 0.2 and moved < 1e-5
+        return done, (width, self.robot.gripper_status().grasped)
+
+    def command_vacuum(self, on: bool) -> str | None:
+        """Switch suction on or off; an error text if there is no suction tool."""
+        if self.gripper_kind is not GripperKind.SUCTION:
+            return "the robot carries a parallel gripper, not a suction tool"
+        (self.robot.close_gripper if on else self.robot.open_gripper)()
+        return None
+
+    def vacuum_settled(self, on: bool) -> tuple[bool, bool]:
+        """Whether the vacuum reached its state, with part present."""
+        present = self.robot.gripper_status().grasped
+        return (present if on else not present), present
+
+    def vacuum_state(self) -> VacuumReading | None:
+        """The vacuum's reading, or None without a suction tool."""
+        if self.gripper_kind is not GripperKind.SUCTION:
+            return None
+        s = self.robot.gripper_status()
+        return VacuumReading(s.vacuum, s.grasped)
+
+    # -- ground truth -----------------------------------------------------------------------
+
+    def ground_truth(self, name: str | None = None) -> list[GraspTarget]:
+        """Ground-truth TCP targets of object ``name`` (or all), for the mounted tool."""
+        names = [name] if name else list(self.world.object_bodies)
+        out = []
+        for n in names:
+            self.world.object_pose(n)  # validates the name
+            if self.gripper_kind is GripperKind.PARALLEL:
+                out += object_grasp_targets(self.world, n)
+            else:
+                out += self._suction_targets(n)
+        return out
+
+    def _suction_targets(self, name: str) -> list[GraspTarget]:
+        pos, rot = self.world.object_pose(name)
+        spec = next(o.spec for o in self.world.spec.objects if o.name == name)
+        press = np.array([0.0, 0.0, GraspGeometry().suction_press])
+        return [
+            GraspTarget(
+                Pose(rot @ np.asarray(sp.position) + pos - press, top_down_rotation(SUCTION_YAW)),
+                0.0,
+                GripperKind.SUCTION,
+            )
+            for sp in spec.suction
+        ]
+
+    def object_height(self, name: str = "obj0") -> float:
+        """Height of an object's centre of mass (m): the ground truth of a lift."""
+        return float(self.world.object_com(name)[2])
+
+    def part_state(self) -> tuple[str, float]:
+        """Joint type (prismatic or revolute) and position of the articulated part."""
+        a = self.world.spec.articulated
+        if a is None:
+            raise RtGraspError("this scene has no articulated object")
+        return ("prismatic" if a.joint_type == "slide" else "revolute"), self.world.part_position()
+
+    def close(self) -> None:
+        """Release the renderer."""
+        self.world.close()

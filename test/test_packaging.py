@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,6 @@ import pytest
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def test_package_xml_is_valid_format_3_ament_cmake():
@@ -23,7 +23,15 @@ def test_package_xml_is_valid_format_3_ament_cmake():
     pkg.validate()
     assert pkg.name == "rt_grasp" and pkg.package_format == 3
     assert [e.content for e in pkg.exports if e.tagname == "build_type"] == ["ament_cmake"]
-    assert {d.name for d in pkg.buildtool_depends} >= {"ament_cmake", "ament_cmake_python"}
+    assert {d.name for d in pkg.buildtool_depends} >= {
+        "ament_cmake",
+        "ament_cmake_python",
+        "rosidl_default_generators",
+    }
+    depends = {d.name for d in pkg.build_depends} & {d.name for d in pkg.exec_depends}
+    assert depends >= {"geometry_msgs", "sensor_msgs", "std_msgs", "builtin_interfaces"}
+    assert "rosidl_default_runtime" in {d.name for d in pkg.exec_depends}
+    assert "rosidl_interface_packages" in {g.name for g in pkg.member_of_groups}
     assert pkg.licenses and pkg.maintainers
 
 
@@ -42,10 +50,67 @@ def test_pyproject_declares_the_cli_and_pins_torch():
     assert any(d.startswith("mujoco==4.0") for d in meta["optional-dependencies"]["sim"])
 
 
-def test_ament_cmake_build_installs_the_python_package(tmp_path):
-    if not Path("/usr/share/ament_cmake_python").exists() or shutil.which("cmake") is None:
-        pytest.skip("ament_cmake_python is installed by `make` (apt ament-cmake-python)")
-    build, prefix = tmp_path / "build", tmp_path / "install"
+def venv_ros_prefix() -> Path:
+    """This venv as the ROS prefix `make setup` installed rt_grasp into (ROS from PyPI)."""
+    prefix = Path(sys.prefix)
+    if not (prefix / "share" / "ament_cmake" / "cmake").exists():
+        pytest.skip("ROS 2 from PyPI is not in this venv: `make setup` installs it")
+    if not (prefix / "share" / "rt_grasp" / "package.xml").exists():
+        pytest.skip("rt_grasp is not installed into this venv: run `make setup`")
+    return prefix
+
+
+def test_make_setup_installed_the_package_into_the_venv_prefix():
+    prefix = venv_ros_prefix()
+    site = next(prefix.glob("lib/python3*/site-packages"))
+    assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "rt_grasp").exists()
+    assert (site / "rt_grasp" / "msg" / "__init__.py").exists()  # the generated interfaces
+    for kind, ext in (("msg", "msg"), ("srv", "srv"), ("action", "action")):
+        for source in (ROOT / kind).glob(f"*.{ext}"):
+            assert (prefix / "share" / "rt_grasp" / kind / source.name).exists(), source.name
+    # RT_GRASP_INSTALL_PYTHON_PACKAGE=OFF: pip's editable rt_grasp_ros is the only one, and no
+    # egg-info named like pip's distribution rt-grasp is left for pip to uninstall
+    assert not (site / "rt_grasp_ros").exists()
+    assert not list(site.glob("rt_grasp-*.egg-info"))
+    import rt_grasp_ros
+
+    assert Path(rt_grasp_ros.__file__).resolve() == (ROOT / "rt_grasp_ros" / "__init__.py")
+
+
+def node_names() -> list[str]:
+    cmake = (ROOT / "CMakeLists.txt").read_text()
+    block = re.search(r"set\(RT_GRASP_NODES\s+([^)]*)\)", cmake)
+    assert block, "CMakeLists.txt lists the nodes in RT_GRASP_NODES"
+    return block.group(1).split()
+
+
+def test_node_launchers_are_installed_for_ros2_run():
+    prefix = venv_ros_prefix()
+    names = node_names()
+    assert set(names) >= {"sim", "camera", "grasp_planner", "grasp_executor"}
+    for name in names:
+        launcher = prefix / "lib" / "rt_grasp" / name
+        assert launcher.exists() and os.access(launcher, os.X_OK), launcher
+        text = launcher.read_text()
+        assert text.startswith("#!/usr/bin/env python3\n")  # ROS convention (see the Makefile)
+        assert f"from rt_grasp_ros.ros.{name} import main" in text
+        compile(text, str(launcher), "exec")
+
+
+@pytest.mark.slow
+def test_cmake_configure_with_the_python_package_option_on(tmp_path):
+    """A ROS install (colcon, RT_GRASP_INSTALL_PYTHON_PACKAGE=ON) installs rt_grasp_ros too."""
+    prefix = venv_ros_prefix()
+    python = prefix / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k != "_ROS_WHEELS_BOOTSTRAP_COMPLETE"}
+    env.update(
+        PATH=f"{prefix / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}",
+        AMENT_PREFIX_PATH=str(prefix),
+        CMAKE_PREFIX_PATH=str(prefix),
+    )
+    build = tmp_path / "build"
+    # Configure only (the Makefile builds the same CMakeLists.txt). The prefix is the venv: a
+    # venv inside the source tree may not be named by exported include dirs otherwise.
     configure = subprocess.run(
         [
             "cmake",
@@ -54,30 +119,27 @@ def test_ament_cmake_build_installs_the_python_package(tmp_path):
             "-B",
             str(build),
             f"-DCMAKE_INSTALL_PREFIX={prefix}",
+            f"-DPython3_EXECUTABLE={python}",
             "-DBUILD_TESTING=OFF",
-            f"-DPython3_EXECUTABLE={SYSTEM_PYTHON}",
+            "-DRT_GRASP_INSTALL_PYTHON_PACKAGE=ON",
         ],
         capture_output=True,
         text=True,
+        env=env,
+        timeout=300,
     )
-    assert configure.returncode == 0, configure.stdout[-2000:] + configure.stderr[-2000:]
-    install = subprocess.run(
-        ["cmake", "--build", str(build), "--target", "install"], capture_output=True, text=True
-    )
-    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
-    site = next(prefix.glob("lib/python3*/*-packages"))
-    assert (site / "rt_grasp_ros" / "grasp" / "metric.py").exists()
-    assert (site / "rt_grasp_ros" / "prompts" / "data" / "reasoning_templates.yaml").exists()
-    assert (site / "rt_grasp_ros" / "vlm" / "configs" / "tiny.yaml").exists()
-    assert (prefix / "share" / "rt_grasp" / "package.xml").exists()
-    assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "rt_grasp").exists()
-    for folder in ("launch", "config", "urdf"):
-        has_files = (
-            any(p.is_file() for p in (ROOT / folder).rglob("*"))
-            if (ROOT / folder).exists()
-            else False
+    assert configure.returncode == 0, configure.stdout[-3000:] + configure.stderr[-3000:]
+    rules = (build / "cmake_install.cmake").read_text()
+    assert "site-packages/rt_grasp_ros" in rules
+    assert "_rt_grasp_egg_glob" not in rules
+    for name in node_names():
+        assert (build / "node_launchers" / name).exists()
+    for folder in ("launch", "config", "urdf", "rviz"):
+        has_files = (ROOT / folder).exists() and any(
+            p.is_file() for p in (ROOT / folder).rglob("*")
         )
-        assert (prefix / "share" / "rt_grasp" / folder).exists() == has_files
+        installed = f'TYPE DIRECTORY FILES "{ROOT / folder}")' in rules
+        assert installed == has_files, folder
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -94,11 +156,20 @@ def imported_modules(path: Path) -> set[str]:
 def test_only_the_ros_folder_imports_ros_modules():
     ros_only = {
         "rclpy",
+        "rt_grasp",  # the generated interfaces
         "launch",
         "launch_ros",
         "moveit",
         "interactive_markers",
         "rosidl_runtime_py",
+        "ament_index_python",
+        "builtin_interfaces",
+        "std_msgs",
+        "std_srvs",
+        "geometry_msgs",
+        "sensor_msgs",
+        "visualization_msgs",
+        "action_msgs",
     }
     offenders = []
     for path in (ROOT / "rt_grasp_ros").rglob("*.py"):
@@ -110,14 +181,16 @@ def test_only_the_ros_folder_imports_ros_modules():
     assert offenders == []
 
 
-def test_missing_optional_dependency_says_what_to_install():
+def test_missing_optional_dependency_says_what_to_install(monkeypatch):
     from rt_grasp_ros.errors import MissingDependencyError
     from rt_grasp_ros.optional import require
 
+    monkeypatch.setitem(sys.modules, "rclpy", None)  # as if ROS 2 were missing
     with pytest.raises(MissingDependencyError) as info:
         require("rclpy", "the grasp service node")
     message = str(info.value)
     assert "the grasp service node" in message and "ROS 2" in message and "setup.bash" in message
+    assert "make setup" in message
     with pytest.raises(MissingDependencyError, match="pip install pyrealsense2"):
         require("pyrealsense2", "the RealSense camera")
     assert require("numpy", "tests").__name__ == "numpy"

@@ -5,7 +5,7 @@ The node list and parameter files come from rt_grasp_ros.ros.stack, the same des
 grasp.launch.py --show-args`.
 """
 
-import os
+from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
@@ -23,15 +23,13 @@ def _nodes(context):
              parameters=[*spec.param_files, spec.parameters], emulate_tty=True)
         for spec in nodes(args)
     ]
-    share = get_package_share_directory(PACKAGE)
-    urdf = os.path.join(share, 'urdf', f'panda_{args["gripper"]}.urdf')
-    with open(urdf, encoding='utf-8') as f:
-        description = f.read()
+    share = Path(get_package_share_directory(PACKAGE))
+    description = (share / 'urdf' / f'panda_{args["gripper"]}.urdf').read_text(encoding='utf-8')
     if args['sim'] == 'true':  # on a robot, franka_ros2 publishes the links' TF itself
         actions.append(Node(package='robot_state_publisher', executable='robot_state_publisher',
                             parameters=[{'robot_description': description,
                                          'use_sim_time': True}]))
-    rviz_config = os.path.join(share, 'rviz', 'rt_grasp.rviz')
+    rviz_config = str(share / 'rviz' / 'rt_grasp.rviz')
     actions.append(Node(package='rviz2', executable='rviz2', arguments=['-d', rviz_config],
                         condition=IfCondition(LaunchConfiguration('rviz'))))
     return actions

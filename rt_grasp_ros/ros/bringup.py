@@ -1,6 +1,7 @@
-"""``rt-grasp ros up``: the launch file's nodes as processes, for machines without launch.
+"""
+``rt-grasp ros up``: the launch file's nodes as processes, for machines without launch.
 
-Each node of :mod:`rt_grasp_ros.ros.stack` runs as ``python -m rt_grasp_ros.ros.<node>_node``
+Each node of :mod:`rt_grasp_ros.ros.stack` runs as ``python -m rt_grasp_ros.ros.<node>``
 with the same parameter files and overrides as ``grasp.launch.py``, in a process group of its
 own; Ctrl-C (SIGINT) stops every node cleanly, a node that dies stops the others.
 """
@@ -12,9 +13,6 @@ import sys
 import time
 
 from rt_grasp_ros.ros.stack import nodes
-
-MODULES = {'sim': 'sim_node', 'camera': 'camera_node', 'grasp_planner': 'grasp_planner_node',
-           'grasp_executor': 'grasp_executor_node'}
 
 
 def _value(value) -> str:
@@ -29,7 +27,7 @@ def node_commands(arguments: dict) -> list:
     """``(name, argv)`` of every node for ``arguments``."""
     out = []
     for spec in nodes(arguments):
-        argv = [sys.executable, '-m', f'rt_grasp_ros.ros.{MODULES[spec.executable]}',
+        argv = [sys.executable, '-m', f'rt_grasp_ros.ros.{spec.executable}',
                 '--ros-args', '-r', f'__node:={spec.name}']
         for f in spec.param_files:
             argv += ['--params-file', f]

@@ -37,7 +37,7 @@ class StackClient:
         return self._call(self.plan_client, request, timeout)
 
     def ground_truth(self, timeout=20.0):
-        """The sim's ground-truth grasps of its target object (obj0)."""
+        """Return the sim's ground-truth grasps of its target object (obj0)."""
         response = self._call(self.truth_client, GetSceneGrasps.Request(object='obj0'), timeout)
         if not response.success or not response.grasps:
             raise RtGraspError(f'no ground-truth grasp: {response.message}')

@@ -27,8 +27,8 @@ def stamp_to_sec(stamp) -> float:
 
 def sec_to_stamp(seconds: float, stamp) -> None:
     """Write ``seconds`` into a builtin_interfaces/Time in place."""
-    stamp.sec = int(math.floor(seconds))
-    stamp.nanosec = int(round((seconds - stamp.sec) * 1e9)) % 1_000_000_000
+    stamp.sec = math.floor(seconds)
+    stamp.nanosec = round((seconds - stamp.sec) * 1e9) % 1_000_000_000
 
 
 def pose_to_msg(pose: Pose) -> PoseMsg:
@@ -160,13 +160,14 @@ def frame_from_msgs(
 
 
 def timings_to_msg(timings: dict) -> Timings:
-    """Timing dict (s) -> rt_grasp/Timings."""
+    """Convert a timing dict (s) to rt_grasp/Timings."""
     return Timings(**{k: float(timings.get(k, 0.0))
                       for k in ('preprocess', 'prefill', 'decode', 'parse', 'total')})
 
 
 def grasp_to_msg(plan, base_frame: str, origin=(0, 0), stamp=None) -> Grasp:
-    """A successful PlannedGrasp -> rt_grasp/Grasp (pose in the base and the camera frame).
+    """
+    Convert a successful PlannedGrasp to rt_grasp/Grasp (pose in base and camera frame).
 
     ``origin`` is where the planned image lies in the camera's full image (the crop's roi).
     """
@@ -202,7 +203,7 @@ def grasp_target_from_msg(msg: Grasp, base_frame: str) -> GraspTarget:
 
 
 def target_to_grasp_msg(target: GraspTarget, base_frame: str) -> Grasp:
-    """A bare TCP target (e.g. a ground-truth grasp of the sim) -> rt_grasp/Grasp."""
+    """Convert a bare TCP target (e.g. a sim ground-truth grasp) to rt_grasp/Grasp."""
     msg = Grasp(width=float(target.width or 0.0), gripper=GRIPPER_TO_MSG[target.gripper])
     msg.pose = pose_stamped_to_msg(target.pose, base_frame)
     return msg

@@ -4,7 +4,8 @@ import importlib
 
 
 def gripper_command_action(name: str = 'auto'):
-    """The GripperCommand action type.
+    """
+    Return the GripperCommand action type.
 
     ``auto``: ``control_msgs/action/GripperCommand`` (franka_gripper, most grippers) where
     control_msgs is installed, else ``rt_grasp/action/GripperCommand`` (the same fields).

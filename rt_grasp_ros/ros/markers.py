@@ -9,7 +9,7 @@ FINGER = 0.05  # finger length drawn above the TCP (m)
 
 
 def grasp_markers(grasp: Grasp, stamp) -> MarkerArray:
-    """A line strip of the open gripper (TCP frame) and the model's reasoning as text."""
+    """Draw the open gripper (TCP frame) as lines and the model's reasoning as text."""
     header = grasp.pose.header
     outline = Marker(ns='grasp', id=0, type=Marker.LINE_LIST, action=Marker.ADD)
     outline.header.frame_id, outline.header.stamp = header.frame_id, stamp

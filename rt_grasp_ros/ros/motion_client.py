@@ -1,4 +1,5 @@
-"""The Motion protocol over ROS: the executor's view of any robot that speaks the interfaces.
+"""
+The Motion protocol over ROS: the executor's view of any robot that speaks the interfaces.
 
 Targets go to the Cartesian impedance controller (``target_pose``), the measured TCP pose comes
 from ``current_pose``, the gripper is a GripperCommand action and the vacuum the Vacuum action.
@@ -66,7 +67,8 @@ class RosMotion:
                 self._target = pose
 
     def _on_joints(self, msg):
-        width = sum(p for n, p in zip(msg.name, msg.position) if n in self.finger_joints)
+        pairs = zip(msg.name, msg.position, strict=True)
+        width = sum(p for n, p in pairs if n in self.finger_joints)
         with self._lock:
             self._width = float(width)
 
@@ -87,7 +89,7 @@ class RosMotion:
         return self.period
 
     def now(self):
-        """The node's clock (s)."""
+        """Return the node's clock (s)."""
         return self.node.get_clock().now().nanoseconds * 1e-9
 
     def wait(self, seconds):
@@ -95,17 +97,17 @@ class RosMotion:
         self.node.get_clock().sleep_for(Duration(nanoseconds=int(seconds * 1e9)))
 
     def tcp_pose(self) -> Pose:
-        """The last measured TCP pose."""
+        """Return the last measured TCP pose."""
         with self._lock:
             return self._pose
 
     def target_pose(self) -> Pose:
-        """The last target sent (the measured pose before any)."""
+        """Return the last target sent (the measured pose before any)."""
         with self._lock:
             return self._target
 
     def wrench(self):
-        """The external wrench is not read by this client yet: zeros."""
+        """Return zeros: this client does not read the external wrench yet."""
         return np.zeros(6)
 
     def check_target(self, pose):

@@ -5,7 +5,8 @@ from rt_grasp_ros.errors import ConfigError
 
 
 def declare(node, name: str, default, description: str, check=None, why: str = ''):
-    """Declare ``name`` with a description; return its value, or raise ConfigError if invalid.
+    """
+    Declare ``name`` with a description; return its value, or raise ConfigError if invalid.
 
     ``check(value) -> bool`` validates it; ``why`` says what was expected.
     """
@@ -17,10 +18,10 @@ def declare(node, name: str, default, description: str, check=None, why: str = '
 
 
 def positive(value) -> bool:
-    """A number above zero."""
+    """Check for a number above zero."""
     return value > 0
 
 
 def one_of(*allowed):
-    """A check that the value is one of ``allowed``."""
+    """Make a check that the value is one of ``allowed``."""
     return lambda value: value in allowed

@@ -1,12 +1,13 @@
-"""The stack's one description: launch arguments, nodes and their parameter files.
+"""
+The stack's one description: launch arguments, nodes and their parameter files.
 
 Read by ``launch/grasp.launch.py`` (ROS installs) and by ``rt-grasp ros up`` (everywhere), so
 both start the same nodes with the same parameters. Imports nothing from ROS.
 """
 
 from dataclasses import dataclass, field
-import os
 from pathlib import Path
+import sys
 
 from rt_grasp_ros.errors import ConfigError
 
@@ -27,9 +28,8 @@ CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
            'camera': ('topics',), 'executor': ('cartesian',), 'rviz': ('true', 'false')}
 
 
-
 def sim_camera_extrinsic() -> list:
-    """The sim camera's optical frame in the base frame: x y z qx qy qz qw."""
+    """Return the sim camera's optical frame in the base frame: x y z qx qy qz qw."""
     from rt_grasp_ros.sim.camera import CameraConfig
 
     pose = CameraConfig().camera().base_from_camera
@@ -47,16 +47,24 @@ class NodeSpec:
 
 
 def config_dir() -> Path:
-    """The package's config/ folder: installed share/rt_grasp/config, else the source tree."""
+    """
+    Return the parameter files' folder.
+
+    The source tree's config/ in a checkout (so edits count at once), else the installed
+    share/rt_grasp/config (ament index, or this Python's prefix when nothing is sourced).
+    """
+    source = Path(__file__).resolve().parents[2] / 'config'
+    if (source / 'sim.yaml').is_file():
+        return source
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        installed = Path(get_package_share_directory(PACKAGE)) / 'config'
+        return Path(get_package_share_directory(PACKAGE)) / 'config'
+    except (ImportError, LookupError, OSError):
+        installed = Path(sys.prefix) / 'share' / PACKAGE / 'config'
         if installed.is_dir():
             return installed
-    except (ImportError, LookupError):
-        pass
-    return Path(__file__).resolve().parents[2] / 'config'
+    raise ConfigError(f'no config/ folder of {PACKAGE}: looked in {source} and the ament index')
 
 
 def resolve(arguments: dict) -> dict:
@@ -72,7 +80,7 @@ def resolve(arguments: dict) -> dict:
 
 
 def nodes(arguments: dict) -> list:
-    """The nodes to start for ``arguments`` (launch-argument names and string values)."""
+    """Return the nodes to start for ``arguments`` (launch-argument names, string values)."""
     args = resolve(arguments)
     conf = config_dir()
     sim = args['sim'] == 'true'
@@ -83,7 +91,7 @@ def nodes(arguments: dict) -> list:
                             {'gripper': args['gripper'], 'seed': int(args['seed'])}))
     out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),), dict(common)))
     if args['model']:
-        planner = {**common, 'model': os.path.expanduser(args['model']),
+        planner = {**common, 'model': str(Path(args['model']).expanduser()),
                    'gripper': args['gripper']}
         if sim:
             planner['camera_extrinsic'] = sim_camera_extrinsic()

@@ -17,6 +17,7 @@ from rt_grasp_ros.planning.geometry import SUCTION_YAW, GraspGeometry
 from rt_grasp_ros.sim import panda
 from rt_grasp_ros.sim.grasps import object_grasp_targets
 from rt_grasp_ros.sim.gripper import ParallelGripper
+from rt_grasp_ros.sim.objects import SUCTION_CATEGORIES
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.world import World
@@ -35,11 +36,15 @@ class SceneRequest:
     gripper: str | None = "parallel"
 
     def config(self, current_gripper: str) -> SceneConfig:
-        """The scene config (validated: unknown categories or grippers name themselves)."""
+        """The scene config (validated: unknown categories or grippers name themselves).
+
+        Without categories, a suction tool gets the categories it can pick.
+        """
+        gripper = self.gripper or current_gripper
         cats = tuple(c for c in self.categories if c) or None
-        return SceneConfig(
-            n_objects=self.n_objects, categories=cats, gripper=self.gripper or current_gripper
-        )
+        if cats is None and GripperKind.parse(gripper) is GripperKind.SUCTION:
+            cats = SUCTION_CATEGORIES
+        return SceneConfig(n_objects=self.n_objects, categories=cats, gripper=gripper)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The /plan_grasp service: the model reasons about the latest crop and predicts a grasp.
+"""
+The /plan_grasp service: the model reasons about the latest crop and predicts a grasp.
 
 The answer becomes a TCP pose in the base frame (depth at the grasp, intrinsics, the camera
 extrinsic) in the core; this node converts messages, calls the core once and publishes the
@@ -122,7 +123,7 @@ class GraspPlannerNode(Node):
         return response
 
     def frame_for(self, request):
-        """The request's own images, or the latest crop; with the crop's origin in the image."""
+        """Return the request's own images or the latest crop, and the crop's origin."""
         if request.image.width:
             return conv.frame_from_msgs(request.image, request.depth, request.camera_info,
                                         self.base_from_camera)

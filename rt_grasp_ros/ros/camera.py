@@ -1,4 +1,5 @@
-"""Crops the RGB-D stream to the workspace and publishes the crop with its own CameraInfo.
+"""
+Crop the RGB-D stream to the workspace and publishes the crop with its own CameraInfo.
 
 Source ``topics`` subscribes to any driver (realsense2_camera, the Azure Kinect driver, the
 sim). The crop is the paper's 400x400 square around a pixel (parameter) or in the image

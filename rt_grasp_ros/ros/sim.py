@@ -1,4 +1,5 @@
-"""The embedded robot behind the real robot's interfaces: MuJoCo Panda, camera, gripper, vacuum.
+"""
+The embedded robot behind the real robot's interfaces: MuJoCo Panda, camera, gripper, vacuum.
 
 A physics thread steps the simulated Panda in real time and publishes what the real stack
 publishes: /clock, /joint_states, the measured TCP pose, colour + registered depth + camera
@@ -13,6 +14,7 @@ import time
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.action import ActionServer
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
@@ -76,14 +78,15 @@ class SimNode(Node):
         self.static_tf = self.publish_camera_tf()
         self.state_period = 1.0 / state_rate
         self.running = True
-        self.thread = threading.Thread(target=self.loop, name='physics', daemon=True)
+        self.context.on_shutdown(self.stop)
+        self.thread = threading.Thread(target=self.run, name='physics', daemon=True)
         self.thread.start()
         self.get_logger().info(
             f'ready: {request.gripper} gripper, scene seed {request.seed}, '
             f'{", ".join(self.robot.categories())}')
 
     def publish_camera_tf(self):
-        """The camera's optical frame in the base frame, as a static transform (if tf2 is here)."""
+        """Publish the camera's optical frame in the base frame as a static transform (tf2)."""
         try:
             from geometry_msgs.msg import TransformStamped
             from tf2_ros import StaticTransformBroadcaster
@@ -104,11 +107,26 @@ class SimNode(Node):
 
     # -- the physics thread -----------------------------------------------------------------
 
+    def stop(self):
+        """Stop the physics thread (on shutdown, before the context goes away)."""
+        self.running = False
+
+    def run(self):
+        """Run the loop; the thread that rendered releases the renderer (GL contexts are)."""
+        try:
+            self.loop()
+        except RCLError as exc:
+            if self.context.ok():
+                raise
+            self.get_logger().debug(f'publishing stopped at shutdown: {exc}')
+        finally:
+            self.robot.close()
+
     def loop(self):
         """Step physics to keep up with the wall clock; publish state and frames when due."""
         wall0, sim0 = time.monotonic(), self.robot.now()
         next_state = next_frame = 0.0
-        while self.running and rclpy.ok():
+        while self.running and self.context.ok():
             with self.lock:
                 if self.robot.reset_pending():
                     self.robot.apply_reset()
@@ -266,10 +284,10 @@ class SimNode(Node):
         return response
 
     def destroy_node(self):
+        """Stop the physics thread, then destroy the node."""
         self.running = False
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout=5.0)
-        self.robot.close()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10.0)
         super().destroy_node()
 
 

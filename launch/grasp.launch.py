@@ -1,4 +1,5 @@
-"""Bring up rt_grasp: `ros2 launch rt_grasp grasp.launch.py [sim:=true] [model:=DIR] ...`.
+"""
+Bring up rt_grasp: `ros2 launch rt_grasp grasp.launch.py [sim:=true] [model:=DIR] ...`.
 
 The node list and parameter files come from rt_grasp_ros.ros.stack, the same description that
 `rt-grasp ros up` reads on machines without launch. Arguments: see `ros2 launch rt_grasp

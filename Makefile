@@ -132,10 +132,8 @@ ros-build: | $(STAMP)
 lint: setup
 	$(VENV)/bin/ruff check .
 	ament_xmllint package.xml
-	@if [ -d $(ROS_DIR) ]; then \
-	  PATH="$(VENV_ABS)/bin:$$PATH"; \
-	  ament_flake8 $(ROS_DIR) && ament_pep257 $(ROS_DIR); \
-	fi
+	PATH="$(VENV_ABS)/bin:$$PATH" ament_flake8 $(ROS_DIR) launch
+	PATH="$(VENV_ABS)/bin:$$PATH" ament_pep257 $(ROS_DIR) launch
 
 pytest: setup
 	$(PY) -m pytest

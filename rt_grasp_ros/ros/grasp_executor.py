@@ -62,8 +62,8 @@ class GraspExecutorNode(Node):
             return fail('invalid', str(exc))
         if goal.lift_height < 0 or goal.hold_time < 0 or not math.isfinite(goal.lift_height):
             return fail('invalid', 'lift_height and hold_time must be >= 0 (0 = default)')
-        if not self.motion.ready():
-            return fail('timeout', 'no current_pose received from the robot yet')
+        if not self.motion.ready() or not self.motion.sync():
+            return fail('timeout', 'no current_pose received from the robot')
         config = GraspConfig(
             lift=goal.lift_height or self.config.lift, hold=goal.hold_time or self.config.hold,
             grasp_force=self.config.grasp_force, workspace=self.config.workspace)

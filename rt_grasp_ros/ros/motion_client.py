@@ -8,6 +8,7 @@ skill down instead of making it fail.
 """
 
 import threading
+import time
 
 from geometry_msgs.msg import PoseStamped
 import numpy as np
@@ -80,6 +81,24 @@ class RosMotion:
         """Whether a measured TCP pose arrived."""
         with self._lock:
             return self._pose is not None
+
+    def sync(self, timeout: float = 5.0) -> bool:
+        """
+        Start from where the robot is: the next measured pose becomes the target.
+
+        Call before a new task: the robot may have been moved or reset since the last one.
+        Returns False if no new pose came within ``timeout`` wall-clock seconds.
+        """
+        with self._lock:
+            last = self._prev[0] if self._prev else None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._prev is not None and self._prev[0] != last:
+                    self._target = self._pose
+                    return True
+            time.sleep(0.01)
+        return False
 
     # -- Motion -----------------------------------------------------------------------------
 

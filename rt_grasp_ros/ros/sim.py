@@ -246,7 +246,8 @@ class SimNode(Node):
     def on_reset(self, request, response):
         try:
             req = SceneRequest(request.seed, tuple(request.categories),
-                               max(1, request.n_objects), request.gripper or None)
+                               max(1, request.n_objects), request.gripper or None,
+                               request.view)
             with self.lock:
                 self.robot.request_reset(req)
         except RtGraspError as exc:
@@ -257,6 +258,8 @@ class SimNode(Node):
                 if not self.robot.reset_pending():
                     break
             time.sleep(0.01)
+        with self.lock:
+            response.stamp = self._stamp(self.robot.now())
         response.success, response.objects = True, self.robot.categories()
         response.message = f'scene {request.seed}: {", ".join(response.objects)}'
         return response

@@ -6,7 +6,7 @@ ROS-free: the sim node is a thin shell over :class:`EmbeddedRobot`. Physics adva
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from rt_grasp_ros.sim.grasps import object_grasp_targets
 from rt_grasp_ros.sim.gripper import ParallelGripper
 from rt_grasp_ros.sim.objects import SUCTION_CATEGORIES
 from rt_grasp_ros.sim.robot import SimRobot
-from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
+from rt_grasp_ros.sim.scene import SceneConfig, generate_scene, object_view
 from rt_grasp_ros.sim.world import World
 from rt_grasp_ros.transforms import Pose, top_down_rotation
 
@@ -34,6 +34,7 @@ class SceneRequest:
     categories: tuple[str, ...] = ()
     n_objects: int = 1
     gripper: str | None = "parallel"
+    view: int = -1
 
     def config(self, current_gripper: str) -> SceneConfig:
         """The scene config (validated: unknown categories or grippers name themselves).
@@ -60,10 +61,16 @@ class EmbeddedRobot:
 
     def __init__(self, request: SceneRequest) -> None:
         self._pending: SceneRequest | None = None
+        self._offset = 0.0  # simulated time of earlier scenes: the clock never goes back
         self._build(request)
 
     def _build(self, request: SceneRequest) -> None:
-        spec = generate_scene(request.seed, request.config("parallel"))
+        config = request.config("parallel")
+        spec = (
+            object_view(request.seed, request.view, config)
+            if request.view >= 0
+            else generate_scene(request.seed, config)
+        )
         self.world = World(spec)
         self.robot = SimRobot(self.world)
         self.robot.wait(SETTLE_S)  # objects come to rest before anyone looks
@@ -85,8 +92,9 @@ class EmbeddedRobot:
         """Build the requested scene (call from the thread that renders)."""
         request, self._pending = self._pending, None
         gripper = request.gripper or self.gripper_kind.value
+        self._offset = self.now()
         self.close()
-        self._build(SceneRequest(request.seed, request.categories, request.n_objects, gripper))
+        self._build(replace(request, gripper=gripper))
 
     def categories(self) -> list[str]:
         """Object categories in scene order (the first is the target)."""
@@ -100,8 +108,8 @@ class EmbeddedRobot:
     # -- time and state ---------------------------------------------------------------------
 
     def now(self) -> float:
-        """Simulated time (s)."""
-        return self.robot.now()
+        """Simulated time (s), continuing across resets."""
+        return self._offset + self.robot.now()
 
     def advance_to(self, t: float) -> None:
         """Step physics until simulated time reaches ``t``."""

@@ -21,7 +21,7 @@ from rt_grasp_ros.grasp.rectangle import GraspRectangle
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.sim.grasps import ground_truth_grasps, suction_targets
 from rt_grasp_ros.sim.robot import SimRobot
-from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene
+from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene, object_view
 from rt_grasp_ros.sim.world import World
 from rt_grasp_ros.transforms import closing_yaw
 from rt_grasp_ros.viz.overlay import draw_grasps
@@ -150,19 +150,12 @@ def object_views(
     colour, so object-wise folds can keep them together.
     """
     config = config or SceneConfig()
-    out = []
-    for k in range(n_objects):
-        base = generate_scene(seed + k, config)
-        if not base.objects:
-            continue
-        for view in range(views):
-            # The same object instance placed anew for each view.
-            placed = generate_scene(seed + k + 100_000 * (view + 1), config).objects[0]
-            obj = type(placed)(placed.name, base.objects[0].spec, placed.xy, placed.yaw)
-            out.append(
-                (SceneSpec(base.seed * 1000 + view, config, (obj,), None), f"sim{seed + k}")
-            )
-    return out
+    return [
+        (object_view(seed + k, view, config), f"sim{seed + k}")
+        for k in range(n_objects)
+        if generate_scene(seed + k, config).objects
+        for view in range(views)
+    ]
 
 
 def export_cornell(

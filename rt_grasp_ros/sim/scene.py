@@ -145,3 +145,12 @@ def _place(
         if clear:
             return xy, float(rng.uniform(-math.pi, math.pi))
     return None
+
+
+def object_view(instance_seed: int, view: int, config: SceneConfig | None = None) -> SceneSpec:
+    """Object instance ``instance_seed`` (its size and colour) placed anew for ``view``."""
+    config = config or SceneConfig()
+    base = generate_scene(instance_seed, config)
+    placed = generate_scene(instance_seed + 100_000 * (view + 1), config).objects[0]
+    obj = type(placed)(placed.name, base.objects[0].spec, placed.xy, placed.yaw)
+    return SceneSpec(base.seed * 1000 + view, config, (obj,), None)

@@ -3,11 +3,13 @@ Fixtures for the ROS 2 tests: plain pytest and rclpy (no launch, no ros2 CLI, no
 
 Test modules here start with
 
-    rclpy = pytest.importorskip('rclpy', reason=ROS_MISSING)   # or the text of their own
+    rclpy = pytest.importorskip("rclpy", reason="rclpy is missing: `make setup` installs ROS 2")
+    pytest.importorskip("rt_grasp.msg", reason="rt_grasp's interfaces are not built: ...")
     pytestmark = pytest.mark.ros
 
-so that they skip where ROS 2 is missing (`make setup` installs it into .venv); this conftest
-imports nothing from ROS at import time.
+so that they skip, with the reason, where ROS 2 or the built interfaces are missing (`make
+setup` installs both into .venv); this conftest imports nothing from ROS at import time, and its
+fixtures skip with ROS_MISSING. `pytest -m "not ros"` leaves them out.
 
 ros_domain (session): a ROS_DOMAIN_ID of this pytest process's own, reserved with
     domain_coordinator (parallel runs and xdist workers on one machine do not see each other),

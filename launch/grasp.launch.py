@@ -4,17 +4,35 @@ Bring up rt_grasp: `ros2 launch rt_grasp grasp.launch.py [sim:=true] [model:=DIR
 The node list and parameter files come from rt_grasp_ros.ros.stack, the same description that
 `rt-grasp ros up` reads on machines without launch. Arguments: see `ros2 launch rt_grasp
 grasp.launch.py --show-args`.
+
+robot_state_publisher (sim:=true) and rviz2 (rviz:=true) start where they are installed; where
+one is missing the launch logs why and starts the rest.
 """
 
 from pathlib import Path
 
+from ament_index_python.packages import get_package_prefix
 from ament_index_python.packages import get_package_share_directory
+from ament_index_python.packages import PackageNotFoundError
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from rt_grasp_ros.ros.stack import ARGUMENTS, nodes, PACKAGE
+
+
+def _installed(package):
+    """Return whether ROS package `package` is in the ament index (AMENT_PREFIX_PATH)."""
+    try:
+        get_package_prefix(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def _missing(package, what):
+    return LogInfo(msg=f'{package} is not installed (not in the ament index): {what}; '
+                       f'install ros-$ROS_DISTRO-{package.replace("_", "-")} to get it')
 
 
 def _nodes(context):
@@ -25,14 +43,19 @@ def _nodes(context):
         for spec in nodes(args)
     ]
     share = Path(get_package_share_directory(PACKAGE))
-    description = (share / 'urdf' / f'panda_{args["gripper"]}.urdf').read_text(encoding='utf-8')
-    if args['sim'] == 'true':  # on a robot, franka_ros2 publishes the links' TF itself
+    # on a robot, franka_ros2 publishes the links' TF itself
+    if args['sim'] == 'true' and not _installed('robot_state_publisher'):
+        actions.append(_missing('robot_state_publisher', 'no TF for the simulated robot links'))
+    elif args['sim'] == 'true':
+        urdf = share / 'urdf' / f'panda_{args["gripper"]}.urdf'
         actions.append(Node(package='robot_state_publisher', executable='robot_state_publisher',
-                            parameters=[{'robot_description': description,
+                            parameters=[{'robot_description': urdf.read_text(encoding='utf-8'),
                                          'use_sim_time': True}]))
-    rviz_config = str(share / 'rviz' / 'rt_grasp.rviz')
-    actions.append(Node(package='rviz2', executable='rviz2', arguments=['-d', rviz_config],
-                        condition=IfCondition(LaunchConfiguration('rviz'))))
+    if args['rviz'] == 'true' and not _installed('rviz2'):
+        actions.append(_missing('rviz2', 'no RViz window'))
+    elif args['rviz'] == 'true':
+        rviz_config = str(share / 'rviz' / 'rt_grasp.rviz')
+        actions.append(Node(package='rviz2', executable='rviz2', arguments=['-d', rviz_config]))
     return actions
 
 

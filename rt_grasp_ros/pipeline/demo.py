@@ -1,17 +1,20 @@
 """The demo on the embedded robot: see, learn to reason and grasp, act.
 
 1. Render a seeded scene with its ground-truth grasps.
-2. Grasp with ground truth (oracle) and at random: the two ends of the scale.
+2. Grasp at random: the floor of the scale.
 3. Render object instances from several placements into a Cornell-layout dataset.
 4. Build the reasoning-tuning dataset and train the tiny model on the CPU.
-5. Let the model reason and predict a grasp on each workspace crop, and execute it: on the
-   placements it trained on, and on new placements of the same objects.
+5. Bring the ROS 2 stack up (sim, camera, planner with the model, executor) and grasp through
+   it: ground truth (the ceiling of the scale), then the model on each workspace crop, on the
+   placements it trained on and on new placements of the same objects.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,17 +22,16 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from tqdm import tqdm
 
 from rt_grasp_ros.data.build import BuildConfig, build_dataset
 from rt_grasp_ros.data.cornell import load_cornell
 from rt_grasp_ros.data.images import write_rgb
-from rt_grasp_ros.errors import RtGraspError
-from rt_grasp_ros.grasp.target import ImageGrasp
-from rt_grasp_ros.planning.plan import CropSpec, PlannedGrasp, PlanOptions, plan_grasp
+from rt_grasp_ros.pipeline.trials import DemoTrial, InProcessTrials
 from rt_grasp_ros.prompts.templates import load_templates
-from rt_grasp_ros.sim.export import export_cornell, object_views, render_scene
+from rt_grasp_ros.sim.export import export_cornell, render_scene
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
-from rt_grasp_ros.sim.trials import TrialConfig, run_scene_trial, run_trials
+from rt_grasp_ros.sim.trials import TrialConfig, run_trials
 from rt_grasp_ros.viz.overlay import tile
 
 CONFIG = "tiny"  # the packaged training config (rt_grasp_ros/vlm/configs/tiny.yaml)
@@ -46,10 +48,17 @@ class DemoOptions:
     seed: int = 500
     config: str | Path = CONFIG
     steps: int | None = None
+    seen_stride: int = 1
 
 
-def run_demo(out: Path, options: DemoOptions, console: Console) -> dict[str, Any]:
-    """Run every step, write pictures and ``summary.json`` / ``summary.md`` to ``out``."""
+def run_demo(
+    out: Path, options: DemoOptions, console: Console, ros: bool = True
+) -> dict[str, Any]:
+    """Run every step, write pictures and ``summary.json`` / ``summary.md`` to ``out``.
+
+    With ``ros``, the oracle and model trials run through the ROS 2 stack (the nodes of
+    ``rt-grasp ros up``, over DDS); without, with the simulator in this process.
+    """
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     summary: dict[str, Any] = {}
@@ -61,16 +70,12 @@ def run_demo(out: Path, options: DemoOptions, console: Console) -> dict[str, Any
         f"-> {out / 'scene' / 'overlay.png'}"
     )
 
-    console.rule("2. oracle and random grasps")
-    for source in ("oracle", "random"):
-        result = run_trials(
-            options.baseline_trials, TrialConfig(source=source), seed=options.seed, progress=True
-        )
-        summary[source] = result.to_json()
-    console.print(
-        f"oracle {summary['oracle']['successes']}/{summary['oracle']['trials']}, "
-        f"random {summary['random']['successes']}/{summary['random']['trials']}"
+    console.rule("2. random grasps (the floor of the scale)")
+    random = run_trials(
+        options.baseline_trials, TrialConfig(source="random"), seed=options.seed, progress=True
     )
+    summary["random"] = random.to_json()
+    console.print(f"random {random.successes}/{options.baseline_trials}")
 
     console.rule("3. a dataset from the simulator")
     cornell = out / "sim-cornell"
@@ -80,36 +85,33 @@ def run_demo(out: Path, options: DemoOptions, console: Console) -> dict[str, Any
     console.rule("4. reasoning tuning (tiny model, CPU)")
     model = _train(out, cornell, options, console)
 
-    console.rule("5. the model reasons and grasps")
-    from rt_grasp_ros.vlm.predictor import GraspPredictor
-
-    predictor = GraspPredictor.from_pretrained(model, dtype="float32")
-    plans: list[PlannedGrasp] = []
-
-    def model_grasp(world: Any, frame: Any, rng: Any) -> ImageGrasp:
-        plans.append(plan_grasp(predictor, frame, options=PlanOptions(crop=_crop_spec(world))))
-        if plans[-1].image is None:
-            raise RtGraspError(plans[-1].reason)
-        return plans[-1].image
-
-    seen = object_views(options.objects, options.views, options.seed)
-    new = [
-        v
-        for v in object_views(options.objects, options.views + options.new_views, options.seed)
-        if v not in seen
-    ]
-    panels, answers = [], []
-    for name, scenes in (("model_seen", seen), ("model_new", new)):
-        results = []
-        for spec, _ in scenes:
-            results.append(run_scene_trial(spec, TrialConfig(), model_grasp))
-            if len(results) <= 3:  # pictures of the first three of each kind
-                plan = plans[-1]
-                panels.append(_panel(plan, results[-1], name == "model_new"))
-                answers.append(
-                    (name, results[-1].category, plan.prediction.text, results[-1].success)
-                )
-        summary[name] = {"trials": len(results), "successes": sum(r.success for r in results)}
+    console.rule(f"5. the model reasons and grasps ({'through ROS 2' if ros else 'in-process'})")
+    with _runner(model, ros, console) as runner:
+        summary["oracle"] = _run(
+            "oracle",
+            [(options.seed + k, -1) for k in range(options.baseline_trials)],
+            runner.oracle,
+            console,
+        )
+        panels, answers = [], []
+        seen = [
+            (options.seed + k, v) for k in range(options.objects) for v in range(options.views)
+        ]
+        new = [
+            (options.seed + k, options.views + j)
+            for k in range(options.objects)
+            for j in range(options.new_views)
+        ]
+        for name, scenes in (("model_seen", seen[:: options.seen_stride]), ("model_new", new)):
+            trials = []
+            for seed, view in tqdm(scenes, desc=name, leave=False):
+                trials.append(runner.model(seed, view))
+                if len(trials) <= 3:  # pictures of the first three of each kind
+                    panels.append(_panel(trials[-1], name == "model_new"))
+                    t = trials[-1]
+                    answers.append((name, t.category, t.answer, t.success))
+            summary[name] = _counts(trials)
+    summary["through"] = "ROS 2" if ros else "in-process"
     summary["answers"] = [
         {"set": s, "category": c, "answer": a, "lifted": ok} for s, c, a, ok in answers
     ]
@@ -151,33 +153,60 @@ def _train(out: Path, cornell: Path, options: DemoOptions, console: Console) -> 
     return out / "model"
 
 
-def _crop_spec(world: Any) -> CropSpec:
-    """The scene camera's workspace crop: centred on the point the camera looks at."""
-    cam = world.spec.config.camera
-    return CropSpec(cam.crop, center_point=cam.target)
+@contextmanager
+def _runner(model: Path, ros: bool, console: Console) -> Iterator[Any]:
+    """The stack through ROS 2 (`rt-grasp ros up`'s nodes), or the simulator in-process."""
+    if not ros:
+        from rt_grasp_ros.vlm.predictor import GraspPredictor
+
+        yield InProcessTrials(GraspPredictor.from_pretrained(model, dtype="float32"))
+        return
+    from rt_grasp_ros.ros.trials import RosTrials
+
+    with RosTrials(model, log=lambda line: console.print(line, style="dim")) as runner:
+        yield runner
 
 
-def _panel(plan: PlannedGrasp, result: Any, new: bool) -> np.ndarray:
+def _run(name: str, scenes: list, trial: Any, console: Console) -> dict[str, Any]:
+    trials = [trial(seed, view) for seed, view in tqdm(scenes, desc=name, leave=False)]
+    counts = _counts(trials)
+    console.print(f"{name}: {counts['successes']}/{counts['trials']}")
+    return counts
+
+
+def _counts(trials: list[DemoTrial]) -> dict[str, Any]:
+    failures: dict[str, int] = {}
+    for t in trials:
+        if not t.success:
+            failures[t.failure or "unknown"] = failures.get(t.failure or "unknown", 0) + 1
+    return {
+        "trials": len(trials),
+        "successes": sum(t.success for t in trials),
+        "failures": dict(sorted(failures.items())),
+    }
+
+
+def _panel(trial: DemoTrial, new: bool) -> np.ndarray:
     """The crop the model saw, with its predicted grasp and what the robot made of it."""
     from rt_grasp_ros.grasp.rectangle import corners_from_params
     from rt_grasp_ros.viz.overlay import draw_grasps
 
-    crop = plan.crop.frame.rgb
+    crop = trial.crop
     corners = None
-    if plan.prediction is not None and plan.prediction.pose is not None:
-        p = plan.prediction.pose
+    if trial.pose is not None:
+        p = trial.pose
         corners = corners_from_params(p.x * crop.shape[1], p.y * crop.shape[0], p.theta, 45, 15)[
             None
         ]
-    verdict = "lifted" if result.success else "failed"
+    verdict = "lifted" if trial.success else "failed"
     placement = "new placement" if new else "trained placement"
-    return draw_grasps(crop, None, corners, f"{result.category}, {placement}: {verdict}")
+    return draw_grasps(crop, None, corners, f"{trial.category}, {placement}: {verdict}")
 
 
 def _report(out: Path, summary: dict[str, Any], console: Console) -> None:
     rows = [
-        ("ground-truth grasps (oracle)", summary["oracle"]),
-        ("random grasps", summary["random"]),
+        (f"ground-truth grasps (oracle, {summary['through']})", summary["oracle"]),
+        ("random grasps (in-process)", summary["random"]),
         ("model, placements it trained on", summary["model_seen"]),
         ("model, new placements", summary["model_new"]),
     ]

@@ -23,26 +23,37 @@ def _value(value) -> str:
     return str(value)
 
 
-def node_commands(arguments: dict) -> list:
-    """``(name, argv)`` of every node for ``arguments``."""
+def node_commands(arguments: dict, overrides: dict | None = None) -> list:
+    """
+    Return ``(name, argv)`` of every node for ``arguments``.
+
+    ``overrides`` maps a node name to parameters set on top of its files (e.g. a faster sim).
+    """
     out = []
     for spec in nodes(arguments):
         argv = [sys.executable, '-m', f'rt_grasp_ros.ros.{spec.executable}',
                 '--ros-args', '-r', f'__node:={spec.name}']
         for f in spec.param_files:
             argv += ['--params-file', f]
-        for k, v in spec.parameters.items():
+        for k, v in {**spec.parameters, **(overrides or {}).get(spec.name, {})}.items():
             argv += ['-p', f'{k}:={_value(v)}']
         out.append((spec.name, argv))
     return out
 
 
+def start_nodes(arguments: dict, overrides: dict | None = None, log=print, output=None):
+    """Start every node as a process in a session of its own; ``(name, Popen)`` pairs."""
+    procs = []
+    for name, argv in node_commands(arguments, overrides):
+        log(f'starting {name}: {" ".join(argv[2:4])}')
+        procs.append((name, subprocess.Popen(
+            argv, start_new_session=True, stdout=output, stderr=output)))
+    return procs
+
+
 def up(arguments: dict, log=print) -> int:
     """Start the nodes, wait; on SIGINT/SIGTERM or a node's exit stop them all. Exit status."""
-    procs = []
-    for name, argv in node_commands(arguments):
-        log(f'starting {name}: {" ".join(argv[2:4])}')
-        procs.append((name, subprocess.Popen(argv, start_new_session=True)))
+    procs = start_nodes(arguments, log=log)
     stop = {'now': False}
 
     def handler(signum, frame):
@@ -62,11 +73,12 @@ def up(arguments: dict, log=print) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-        status = max(status, _stop_all(procs, log))
+        status = max(status, stop_nodes(procs, log))
     return status
 
 
-def _stop_all(procs, log) -> int:
+def stop_nodes(procs, log=print) -> int:
+    """SIGINT to each node's process group, SIGKILL after 15 s; 0 if all stopped cleanly."""
     for _, proc in procs:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)

@@ -6,15 +6,14 @@ sim). The crop is the paper's 400x400 square around a pixel (parameter) or in th
 centre; its CameraInfo has the principal point shifted and the crop's place in ``roi``.
 """
 
+import sys
 import threading
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.perception.crop import crop_workspace
 from rt_grasp_ros.ros import conversions as conv
-from rt_grasp_ros.ros.params import declare, one_of, positive
+from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.ros.qos import SENSOR_DATA
 
 
@@ -67,18 +66,9 @@ class CameraNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = CameraNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    """Run the node until Ctrl-C."""
+    return run_node(CameraNode, args, threads=0)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,17 +1,16 @@
 """The /execute_grasp action server: the core grasp skill over the ROS Motion client."""
 
 import math
+import sys
 
-import rclpy
 from rclpy.action import ActionServer, CancelResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rt_grasp.action import ExecuteGrasp
 from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.motion_client import RosMotion
-from rt_grasp_ros.ros.params import declare, one_of, positive
+from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.skills.grasp import execute_grasp, GraspConfig, Workspace
 
 
@@ -87,20 +86,9 @@ class GraspExecutorNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = GraspExecutorNode()
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    """Run the node until Ctrl-C."""
+    return run_node(GraspExecutorNode, args, threads=4)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -6,11 +6,10 @@ extrinsic) in the core; this node converts messages, calls the core once and pub
 grasp (latched) and RViz markers.
 """
 
+import sys
 import threading
 
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rt_grasp.msg import Grasp
 from rt_grasp.srv import PlanGrasp
@@ -20,7 +19,7 @@ from rt_grasp_ros.planning.plan import PlanOptions
 from rt_grasp_ros.planning.sessions import PlanRequest, SessionPlanner, whole_image
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.markers import grasp_markers
-from rt_grasp_ros.ros.params import declare, one_of
+from rt_grasp_ros.ros.params import declare, one_of, run_node
 from rt_grasp_ros.ros.qos import LATCHED, SENSOR_DATA
 from rt_grasp_ros.transforms import Pose
 from visualization_msgs.msg import MarkerArray
@@ -138,20 +137,9 @@ class GraspPlannerNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = GraspPlannerNode()
-        executor = MultiThreadedExecutor(num_threads=3)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    """Run the node until Ctrl-C."""
+    return run_node(GraspPlannerNode, args, threads=3)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -8,16 +8,15 @@ GripperCommand action and the suction cup the Vacuum action. Sim-only services r
 and give its ground-truth grasps and the articulated part's joint position.
 """
 
+import sys
 import threading
 import time
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
-import rclpy
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.action import ActionServer
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from rt_grasp.action import Vacuum
@@ -26,7 +25,7 @@ from rt_grasp.srv import GetPartState, GetSceneGrasps, ResetScene
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.interfaces import gripper_command_action
-from rt_grasp_ros.ros.params import declare, one_of, positive
+from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.ros.qos import COMMAND, SENSOR_DATA
 from rt_grasp_ros.sim.embedded import EmbeddedRobot, SceneRequest
 from sensor_msgs.msg import JointState
@@ -295,20 +294,9 @@ class SimNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimNode()
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    """Run the node until Ctrl-C."""
+    return run_node(SimNode, args, threads=4)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,7 +1,10 @@
 """A calibrated pinhole camera: intrinsics, distortion and its pose in the robot base frame.
 
 Pixel coordinates are continuous: pixel ``(row i, column j)`` covers ``[j, j+1) x [i, i+1)``.
-The camera frame is the optical frame of REP-103 (x right, y down, z forward); depth is the z
+``k`` is in these continuous coordinates; ``sensor_msgs/CameraInfo`` and OpenCV put pixel
+centres at integers, so their principal point is 0.5 px smaller (converted in
+:meth:`PinholeCamera.to_camera_info` / :meth:`PinholeCamera.from_camera_info`). The camera frame
+is the optical frame of REP-103 (x right, y down, z forward); depth is the z
 coordinate in that frame (metres), as depth cameras report it. Distortion follows OpenCV
 (``plumb_bob``: k1, k2, p1, p2, k3; ``rational_polynomial``: 8 coefficients), as in
 ``sensor_msgs/CameraInfo``.
@@ -132,15 +135,19 @@ class PinholeCamera:
         return replace(self, base_from_camera=base_from_camera)
 
     def to_camera_info(self) -> dict[str, Any]:
-        """The fields of ``sensor_msgs/CameraInfo`` (``k``, ``d``, ``r``, ``p`` flattened)."""
+        """The fields of ``sensor_msgs/CameraInfo`` (``k``, ``d``, ``r``, ``p`` flattened).
+
+        The principal point moves to CameraInfo's convention (pixel centres at integers).
+        """
+        k = _shift_principal_point(self.k, -0.5)
         p = np.zeros((3, 4))
-        p[:, :3] = self.k
+        p[:, :3] = k
         return {
             "width": self.width,
             "height": self.height,
             "distortion_model": self.distortion_model,
             "d": self.d.tolist(),
-            "k": self.k.reshape(-1).tolist(),
+            "k": k.reshape(-1).tolist(),
             "r": np.eye(3).reshape(-1).tolist(),
             "p": p.reshape(-1).tolist(),
             "frame_id": self.frame_id,
@@ -156,7 +163,7 @@ class PinholeCamera:
             ConfigError: a field is missing or malformed; the message names it.
         """
         try:
-            k = np.asarray(info["k"], float).reshape(3, 3)
+            k = _shift_principal_point(np.asarray(info["k"], float).reshape(3, 3), 0.5)
             return cls(
                 int(info["width"]),
                 int(info["height"]),
@@ -170,3 +177,11 @@ class PinholeCamera:
             raise ConfigError(f"CameraInfo has no field {exc.args[0]!r}") from None
         except ValueError as exc:
             raise ConfigError(f"CameraInfo field is malformed: {exc}") from None
+
+
+def _shift_principal_point(k: np.ndarray, delta: float) -> np.ndarray:
+    """``k`` with its principal point moved by ``delta`` pixels in x and y."""
+    k = k.copy()
+    k[0, 2] += delta
+    k[1, 2] += delta
+    return k

@@ -2,8 +2,10 @@
 Crop the RGB-D stream to the workspace and publishes the crop with its own CameraInfo.
 
 Source ``topics`` subscribes to any driver (realsense2_camera, the Azure Kinect driver, the
-sim). The crop is the paper's 400x400 square around a pixel (parameter) or in the image
-centre; its CameraInfo has the principal point shifted and the crop's place in ``roi``.
+sim); ``realsense`` (pyrealsense2, depth aligned to colour) and ``kinect`` (pyk4a,
+``transformed_depth``) read the camera directly. The crop is the paper's 400x400 square around
+a pixel, a base-frame point projected with the camera extrinsic, or the image centre; its
+CameraInfo has the principal point shifted and the crop's place in ``roi``.
 """
 
 import sys
@@ -22,13 +24,22 @@ class CameraNode(Node):
 
     def __init__(self):
         super().__init__('camera')
-        declare(self, 'source', 'topics', 'topics (any driver or the sim); realsense and '
-                'kinect: not built yet', one_of('topics'), "'topics'")
+        source = declare(self, 'source', 'topics',
+                         'topics (any driver, or the sim), realsense or kinect',
+                         one_of('topics', 'realsense', 'kinect'), 'topics, realsense or kinect')
         self.size = declare(self, 'crop_size', 400, 'crop side (pixels)', positive, '> 0')
         center = declare(self, 'crop_center', [-1.0, -1.0],
-                         'crop centre pixel (u, v); negative = image centre',
+                         'crop centre pixel (u, v); negative = see crop_center_point',
                          lambda v: len(v) == 2, '2 numbers')
+        point = declare(self, 'crop_center_point', [0.0, 0.0, 0.0],
+                        'crop centre as a base-frame point (m), projected with camera_extrinsic; '
+                        'all zero = the image centre', lambda v: len(v) == 3, '3 numbers')
+        extrinsic = declare(self, 'camera_extrinsic', [0.0] * 6 + [1.0],
+                            'camera optical frame in the base frame: x y z qx qy qz qw',
+                            lambda v: len(v) == 7, '7 numbers')
+        self.base_from_camera = conv.Pose.from_position_quat(extrinsic[:3], extrinsic[3:])
         self.center = None if min(center) < 0 else tuple(center)
+        self.center_point = tuple(point) if self.center is None and any(point) else None
         self.parts, self.lock = {}, threading.Lock()
         for kind, topic in (('color', 'camera/color/image_raw'),
                             ('depth', 'camera/aligned_depth_to_color/image_raw'),
@@ -39,7 +50,27 @@ class CameraNode(Node):
         self.pub = {k: self.create_publisher(conv.CameraInfo if k == 'info' else conv.Image,
                                              f'crop/{t}', SENSOR_DATA)
                     for k, t in (('color', 'color'), ('depth', 'depth'), ('info', 'camera_info'))}
-        self.get_logger().info(f'ready: {self.size}x{self.size} crop')
+        self.device = None
+        if source != 'topics':
+            from rt_grasp_ros.perception.sources import open_source
+
+            self.device = open_source(source, base_from_camera=self.base_from_camera)
+            self.running = True
+            threading.Thread(target=self.read_device, name=source, daemon=True).start()
+        self.get_logger().info(f'ready: {source} source, {self.size}x{self.size} crop')
+
+    def read_device(self):
+        """Read frames from the camera and publish their crops."""
+        while self.running and self.context.ok():
+            frame = self.device.read(timeout=1.0)
+            self.publish_crop(frame, self.get_clock().now().to_msg())
+
+    def destroy_node(self):
+        """Stop the camera, then destroy the node."""
+        if self.device is not None:
+            self.running = False
+            self.device.close()
+        super().destroy_node()
 
     def on_part(self, kind, msg):
         """Collect colour, depth and info of one stamp; crop when all three are there."""
@@ -53,12 +84,20 @@ class CameraNode(Node):
             color, depth, info = self.parts['color'], self.parts['depth'], self.parts['info']
             self.parts = {}
         try:
-            frame, _ = conv.frame_from_msgs(color, depth, info, conv.Pose())
-            crop = crop_workspace(frame, self.size, self.center)
+            frame, _ = conv.frame_from_msgs(color, depth, info, self.base_from_camera)
         except RtGraspError as exc:
             self.get_logger().error(f'frame dropped: {exc}', throttle_duration_sec=5.0)
             return
-        stamp, frame_id = color.header.stamp, info.header.frame_id
+        self.publish_crop(frame, color.header.stamp)
+
+    def publish_crop(self, frame, stamp):
+        """Crop ``frame`` to the workspace; publish colour, depth and the crop's camera info."""
+        try:
+            crop = crop_workspace(frame, self.size, self.center, self.center_point)
+        except RtGraspError as exc:
+            self.get_logger().error(f'frame dropped: {exc}', throttle_duration_sec=5.0)
+            return
+        frame_id = frame.camera.frame_id
         self.pub['color'].publish(conv.rgb_to_msg(crop.frame.rgb, frame_id, stamp))
         self.pub['depth'].publish(conv.depth_to_msg(crop.frame.depth, frame_id, stamp))
         self.pub['info'].publish(

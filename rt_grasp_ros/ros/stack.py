@@ -19,13 +19,15 @@ ARGUMENTS = {
                     'vacuum driver answer on the same interfaces)'),
     'model': ('', 'checkpoint folder or hub id of the grasp model (empty: no planner)'),
     'gripper': ('parallel', 'parallel (Franka Hand) or suction (Cobot Pump)'),
-    'camera': ('topics', 'camera source: topics (any driver, or the sim)'),
+    'camera': ('topics', 'camera source: topics (any driver, or the sim), realsense '
+                         '(pyrealsense2) or kinect (pyk4a)'),
     'executor': ('cartesian', 'executor backend: cartesian (impedance targets)'),
     'rviz': ('false', 'start RViz with rviz/rt_grasp.rviz (needs a ROS install)'),
     'seed': ('0', 'seed of the simulated scene'),
 }
 CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
-           'camera': ('topics',), 'executor': ('cartesian',), 'rviz': ('true', 'false')}
+           'camera': ('topics', 'realsense', 'kinect'), 'executor': ('cartesian',),
+           'rviz': ('true', 'false')}
 
 
 def sim_camera_extrinsic() -> list:
@@ -89,7 +91,8 @@ def nodes(arguments: dict) -> list:
     if sim:
         out.append(NodeSpec('sim', 'sim', (str(conf / 'sim.yaml'),),
                             {'gripper': args['gripper'], 'seed': int(args['seed'])}))
-    out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),), dict(common)))
+    out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
+                        {**common, 'source': args['camera']}))
     if args['model']:
         planner = {**common, 'model': str(Path(args['model']).expanduser()),
                    'gripper': args['gripper']}

@@ -20,7 +20,11 @@ def camera(d=D) -> PinholeCamera:
 def test_camera_info_round_trip():
     cam = camera()
     info = cam.to_camera_info()
-    assert info["p"][:3] == pytest.approx(K[0].tolist()) and len(info["p"]) == 12
+    # CameraInfo puts pixel centres at integers: its principal point is 0.5 px smaller.
+    assert info["k"][2] == pytest.approx(K[0, 2] - 0.5) and info["k"][5] == pytest.approx(
+        K[1, 2] - 0.5
+    )
+    assert info["p"][:3] == pytest.approx([K[0, 0], 0.0, K[0, 2] - 0.5]) and len(info["p"]) == 12
     back = PinholeCamera.from_camera_info(info, MOUNT)
     np.testing.assert_allclose(back.k, cam.k)
     np.testing.assert_allclose(back.d, cam.d)
@@ -52,7 +56,7 @@ def test_crop_camera_projects_the_same_point_to_the_shifted_pixel():
     point = cam.back_project([[300.0, 250.0]], [0.7])
     (uv,), _ = crop.frame.camera.project(point)
     np.testing.assert_allclose(uv, [300.0 - x0, 250.0 - y0], atol=1e-6)
-    assert crop.frame.camera.to_camera_info()["k"][2] == pytest.approx(K[0, 2] - x0)
+    assert crop.frame.camera.to_camera_info()["k"][2] == pytest.approx(K[0, 2] - 0.5 - x0)
 
 
 def test_frames_and_cameras_reject_bad_input_by_name():

@@ -104,7 +104,7 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
     assert spin_until(ros_node, lambda: bool(info), 30.0), "no crop arrived"
     assert (info[0].width, info[0].height) == (400, 400)
     assert (info[0].roi.x_offset, info[0].roi.y_offset) == (120, 40)
-    assert info[0].k[2] == pytest.approx(320.0 - 120.0)
+    assert info[0].k[2] == pytest.approx(320.0 - 0.5 - 120.0)  # pixel centres at integers
     from rt_grasp_ros.ros.stack import sim_camera_extrinsic
 
     extrinsic = "[" + ",".join(str(v) for v in sim_camera_extrinsic()) + "]"

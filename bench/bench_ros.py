@@ -224,16 +224,18 @@ def executor_vs_in_process(n, log_dir: Path, trials: int, seed: int = 100) -> No
             start_t = time.perf_counter()
             for s in range(seed, seed + trials):
                 fut = reset.call_async(ResetScene.Request(seed=s, gripper=gripper, n_objects=1))
-                spin_for(n, fut.done, 60)
+                spin_for(n, fut.done, 300)
                 fut = truth.call_async(GetSceneGrasps.Request(object="obj0"))
-                spin_for(n, fut.done, 60)
+                spin_for(n, fut.done, 300)
+                if fut.result() is None or not fut.result().grasps:
+                    continue
                 grasps = fut.result().grasps
                 rng = np.random.default_rng([s, 1])
                 goal = ExecuteGrasp.Goal(grasp=grasps[int(rng.integers(len(grasps)))])
                 sent = action.send_goal_async(goal)
-                spin_for(n, sent.done, 30)
+                spin_for(n, sent.done, 60)
                 res = sent.result().get_result_async()
-                spin_for(n, res.done, 120)
+                spin_for(n, res.done, 300)
                 ok += bool(res.done() and res.result().result.success)
             wall = (time.perf_counter() - start_t) / trials
         finally:

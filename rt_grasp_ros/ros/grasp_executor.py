@@ -11,7 +11,7 @@ from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.motion_client import RosMotion
 from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
-from rt_grasp_ros.skills.grasp import execute_grasp, GraspConfig, Workspace
+from rt_grasp_ros.skills.grasp import check_grasp, execute_grasp, GraspConfig, Workspace
 
 
 class GraspExecutorNode(Node):
@@ -61,11 +61,14 @@ class GraspExecutorNode(Node):
             return fail('invalid', str(exc))
         if goal.lift_height < 0 or goal.hold_time < 0 or not math.isfinite(goal.lift_height):
             return fail('invalid', 'lift_height and hold_time must be >= 0 (0 = default)')
-        if not self.motion.ready() or not self.motion.sync():
-            return fail('timeout', 'no current_pose received from the robot')
         config = GraspConfig(
             lift=goal.lift_height or self.config.lift, hold=goal.hold_time or self.config.hold,
             grasp_force=self.config.grasp_force, workspace=self.config.workspace)
+        refused = check_grasp(target, self.motion.gripper_kind, config)
+        if refused is not None:
+            return fail(refused.failure.value, refused.message)
+        if not self.motion.sync(timeout=15.0):
+            return fail('timeout', 'no current_pose from the robot within 15 s')
 
         def feedback(stage):
             msg = ExecuteGrasp.Feedback(stage=stage.value)

@@ -138,7 +138,7 @@ def execute_grasp(
             on_stage(s)
 
     try:
-        _check_target(motion, target, config)
+        _check_target(motion.gripper_kind, target, config)
         _run(motion, _nearest_turn(motion, target), config, enter, cancelled)
     except _GraspFailedError as exc:
         return GraspOutcome(False, exc.failure, str(exc), stage)
@@ -161,12 +161,26 @@ class _GraspFailedError(Exception):
         self.failure = failure
 
 
-def _check_target(motion: Motion, target: GraspTarget, config: GraspConfig) -> None:
-    if target.gripper is not motion.gripper_kind:
+def check_grasp(
+    target: GraspTarget, gripper: GripperKind, config: GraspConfig | None = None
+) -> GraspOutcome | None:
+    """A failed outcome if ``target`` is for another tool or leaves the workspace, else None.
+
+    What :func:`execute_grasp` checks before anything moves, for callers that check first.
+    """
+    try:
+        _check_target(gripper, target, config or GraspConfig())
+    except _GraspFailedError as exc:
+        return GraspOutcome(False, exc.failure, str(exc), Stage.OPEN)
+    return None
+
+
+def _check_target(gripper: GripperKind, target: GraspTarget, config: GraspConfig) -> None:
+    if target.gripper is not gripper:
         raise _GraspFailedError(
             GraspFailure.INVALID,
             f"the grasp is for a {target.gripper.value} gripper, the robot has a "
-            f"{motion.gripper_kind.value} one",
+            f"{gripper.value} one",
         )
     for name, point in (
         ("grasp", target.pose.position),

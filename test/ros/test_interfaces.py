@@ -191,8 +191,11 @@ def test_field_layouts():
         "seed": "int64",
         "categories": "sequence<string>",
         "n_objects": "uint32",
+        "view": "int32",
         "gripper": "string",
     }
+    assert ResetScene.Request().view == -1
+    assert ResetScene.Response.get_fields_and_field_types()["stamp"] == "builtin_interfaces/Time"
     assert GetSceneGrasps.Response.get_fields_and_field_types()["grasps"] == (
         "sequence<rt_grasp/Grasp>"
     )

@@ -72,6 +72,8 @@ def _print_grasp(response: Any) -> None:
         f"TCP pose in {g.pose.header.frame_id}: position ({p.x:.3f}, {p.y:.3f}, {p.z:.3f}) m,"
         f" quaternion xyzw ({q.x:.3f}, {q.y:.3f}, {q.z:.3f}, {q.w:.3f}), width {g.width:.3f} m"
     )
+    c = g.pose_camera.pose.position
+    print(f"in {g.pose_camera.header.frame_id}: ({c.x:.3f}, {c.y:.3f}, {c.z:.3f}) m")
     t = response.timings
     print(f"session:   {response.session_id}; took {t.total:.2f} s (decode {t.decode:.2f} s)")
 

@@ -2,6 +2,7 @@
 
 from geometry_msgs.msg import Point
 from rt_grasp.msg import Grasp
+from rt_grasp_ros.ros import conversions as conv
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -13,7 +14,7 @@ def grasp_markers(grasp: Grasp, stamp) -> MarkerArray:
     header = grasp.pose.header
     outline = Marker(ns='grasp', id=0, type=Marker.LINE_LIST, action=Marker.ADD)
     outline.header.frame_id, outline.header.stamp = header.frame_id, stamp
-    outline.pose = grasp.pose.pose
+    outline.pose = conv.pose_to_msg(conv.pose_from_msg(grasp.pose.pose))
     outline.scale.x = 0.004
     outline.color = ColorRGBA(r=0.1, g=0.9, b=0.2, a=1.0)
     half = max(grasp.width, 0.02) / 2
@@ -25,8 +26,8 @@ def grasp_markers(grasp: Grasp, stamp) -> MarkerArray:
                            Point(x=float(b[0]), y=float(b[1]), z=float(b[2]))]
     text = Marker(ns='grasp', id=1, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD)
     text.header.frame_id, text.header.stamp = header.frame_id, stamp
-    text.pose = grasp.pose.pose
-    text.pose.position.z += 0.15
+    # A copy: assigning the message would share it, and the shift would move the grasp too.
+    text.pose = conv.pose_to_msg(conv.pose_from_msg(grasp.pose.pose).translated([0, 0, 0.15]))
     text.scale.z = 0.02
     text.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
     text.text = grasp.reasoning or grasp.answer

@@ -131,6 +131,13 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
     assert g.pose_camera.header.frame_id == "camera_color_optical_frame"
     assert 120 <= g.image.u < 520 and 40 <= g.image.v < 440  # full-image pixel of the crop
     assert 0.0 <= g.pose.pose.position.z < 0.3  # on the table, below the camera
+    # The camera-frame pose is the same pose: base_from_camera @ pose_camera == pose.
+    from rt_grasp_ros.ros.conversions import pose_from_msg
+    from rt_grasp_ros.transforms import Pose
+
+    mount = Pose.from_position_quat(sim_camera_extrinsic()[:3], sim_camera_extrinsic()[3:])
+    in_base = mount @ pose_from_msg(g.pose_camera.pose)
+    assert in_base.position == pytest.approx(pose_from_msg(g.pose.pose).position, abs=1e-6)
     q = g.pose.pose.orientation
     assert math.isclose(q.x**2 + q.y**2 + q.z**2 + q.w**2, 1.0, rel_tol=1e-6)
     assert response.timings.total > 0 and response.session_id

@@ -13,6 +13,7 @@ from rt_grasp_ros.cli import (
     dataset_cmd,
     demo_cmd,
     evaluate_cmd,
+    manip_cmd,
     predict_cmd,
     show_cmd,
     sim_cmd,
@@ -20,7 +21,16 @@ from rt_grasp_ros.cli import (
 )
 from rt_grasp_ros.errors import RtGraspError
 
-COMMANDS = (demo_cmd, dataset_cmd, train_cmd, predict_cmd, evaluate_cmd, show_cmd, sim_cmd)
+COMMANDS = (
+    demo_cmd,
+    dataset_cmd,
+    train_cmd,
+    predict_cmd,
+    evaluate_cmd,
+    show_cmd,
+    sim_cmd,
+    manip_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

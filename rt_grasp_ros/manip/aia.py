@@ -4,8 +4,9 @@ After the suction cup holds the part, the policy pulls in small steps. Before ea
 tries the current direction ``d`` and ``N`` perturbed ones ``d + zeta`` (``|zeta| < eps1``):
 it pushes with a force of ``eps2`` along each through the impedance controller and measures how
 far the tool moves; the direction that moved it most is the next step's. It stops at a target
-distance, at a step limit, when the part stops giving way, when the arm cannot reach the next
-step, or when the cup loses the part.
+distance, at a step limit, when the part stops giving way, when the force on the tool during a
+step passes a limit (the part at its end, or an arm that cannot follow: the part stays held),
+or when the cup loses the part.
 
 The :class:`~rt_grasp_ros.skills.motion.Motion` protocol has no "apply a force" call. Under a
 Cartesian impedance controller of stiffness ``K`` a force ``f`` along ``d`` is the same as
@@ -30,9 +31,9 @@ from scipy.spatial.transform import Rotation
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.skills.motion import (
     CancelCheck,
+    CancelledError,
     LinearMove,
     Motion,
-    UnreachableError,
     hold_here,
     move_linear,
     wait,
@@ -43,7 +44,7 @@ STOP_DISTANCE = "distance"
 STOP_STEPS = "step limit"
 STOP_LOST = "lost contact"
 STOP_STALLED = "stalled"
-STOP_UNREACHABLE = "unreachable"
+STOP_FORCE = "force limit"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class AIAConfig:
         turn_speed: how fast a step turns the tool (rad/s).
         step_settle: how long the tool may settle after a step (s); a fast turn or an early
             hold would jolt the seal.
+        max_force: a step stops (and a probe ends) when the external force on the tool
+            exceeds this (N); keep it below what the suction cup holds.
+        force_filter: time constant of the low-pass filter on that force (s).
     """
 
     n_perturbations: int = 6
@@ -86,6 +90,8 @@ class AIAConfig:
     step_speed: float = 0.05
     turn_speed: float = 0.5
     step_settle: float = 0.3
+    max_force: float = 20.0
+    force_filter: float = 0.05
 
     def __post_init__(self) -> None:
         positive = (
@@ -97,6 +103,8 @@ class AIAConfig:
             "target_distance",
             "step_speed",
             "turn_speed",
+            "max_force",
+            "force_filter",
         )
         for name in positive:
             if not getattr(self, name) > 0:
@@ -120,13 +128,21 @@ class AIAConfig:
             angular_speed=self.turn_speed,
             min_duration=0.1,
             settle=self.step_settle,
-            check=True,
+            check=False,
         )
 
     @property
     def probe_offset(self) -> float:
         """Target offset that applies the probing force (m)."""
         return self.epsilon2 / self.stiffness
+
+    @property
+    def max_hold(self) -> float:
+        """Largest offset kept between probes to carry the part's load (m).
+
+        A probe on top of it stays under ``max_force``.
+        """
+        return max(0.0, self.max_force - self.epsilon2) / self.stiffness
 
 
 @dataclass
@@ -163,7 +179,11 @@ def probe(
     ``epsilon2 / stiffness`` for ``probe_time``; then it returns to ``hold`` for ``settle``.
     """
     motion.set_target(hold.translated(config.probe_offset * direction))
-    wait(motion, config.probe_time)
+    guard = ForceGuard(motion, config)
+    for _ in range(max(1, round(config.probe_time / motion.control_period))):
+        if guard.tripped():
+            break  # a blocked direction: it has shown what it moves
+        motion.wait(motion.control_period)
     moved = motion.tcp_pose().position - rest
     motion.set_target(hold)
     wait(motion, config.settle)
@@ -200,7 +220,7 @@ def active_impedance_adaptation(
     hold_here(motion)  # start from rest: no press left over from sealing
     while (stop := _stop(motion, result, config)) is None:
         start = motion.tcp_pose().position
-        hold = _recentre(motion, d)
+        hold = _recentre(motion, d, config.max_hold)
         wait_still(motion, config.rest_time)
         rest = motion.tcp_pose().position
         candidates = perturbations(d, config.n_perturbations, config.epsilon1, rng)
@@ -214,25 +234,24 @@ def active_impedance_adaptation(
             return result
         d = candidates[best]
         result.directions.append(d)
-        try:
-            _step(motion, hold, d, config, cancelled)
-        except UnreachableError:
-            result.stop = STOP_UNREACHABLE
-            return result
+        done = _step(motion, hold, d, config, cancelled)
         result.steps += 1
         result.distance += float(np.linalg.norm(motion.tcp_pose().position - start))
+        if not done:
+            result.stop = STOP_FORCE
+            return result
     result.stop = stop
     return result
 
 
-def _recentre(motion: Motion, d: np.ndarray) -> Pose:
+def _recentre(motion: Motion, d: np.ndarray, max_hold: float) -> Pose:
     """The equilibrium moved onto the tool, except for its offset along the pull ``d``.
 
-    That offset carries the part's load along the motion (a lid's weight); offsets across it
-    only press the held part against its joint, so they are dropped.
+    That offset (at most ``max_hold``) carries the part's load along the motion (a lid's
+    weight); offsets across it only press the held part against its joint, so they are dropped.
     """
     target, tool = motion.target_pose(), motion.tcp_pose().position
-    along = max(0.0, float((target.position - tool) @ d))
+    along = float(np.clip((target.position - tool) @ d, 0.0, max_hold))
     hold = Pose(tool + along * d, target.rotation)
     motion.set_target(hold)
     return hold
@@ -250,7 +269,7 @@ def _stop(motion: Motion, result: PullResult, config: AIAConfig) -> str | None:
 
 def _step(
     motion: Motion, hold: Pose, d: np.ndarray, config: AIAConfig, cancelled: CancelCheck | None
-) -> None:
+) -> bool:
     """Move the equilibrium ``step_length`` along ``d`` (the cup turned to ``-d``)."""
     rotation = hold.rotation
     if config.align_tool:
@@ -258,7 +277,47 @@ def _step(
         turn, _ = Rotation.align_vectors([-d], [up])
         rotation = turn * hold.rotation
     goal = Pose(hold.position + config.step_length * d, rotation)
-    move_linear(motion, goal, config.step_move(), cancelled)
+    return guarded_move(motion, goal, config, cancelled)
+
+
+def guarded_move(
+    motion: Motion, goal: Pose, config: AIAConfig, cancelled: CancelCheck | None = None
+) -> bool:
+    """One step's straight-line motion; False if it stopped at ``max_force`` (TCP held there).
+
+    The part at the end of its travel, or an arm that cannot follow, makes the force on the
+    tool grow; stopping then keeps the part held instead of tearing the cup off.
+
+    Raises:
+        CancelledError: ``cancelled()`` became true.
+    """
+    guard = ForceGuard(motion, config)
+
+    def stop() -> bool:
+        return (cancelled is not None and cancelled()) or guard.tripped()
+
+    try:
+        move_linear(motion, goal, config.step_move(), stop)
+    except CancelledError:
+        if not guard.over:
+            raise
+        return False
+    return True
+
+
+class ForceGuard:
+    """Whether the external force on the tool, low-pass filtered, exceeds ``max_force``."""
+
+    def __init__(self, motion: Motion, config: AIAConfig) -> None:
+        self.motion, self.limit = motion, config.max_force
+        self.alpha = min(1.0, motion.control_period / config.force_filter)
+        self.force, self.over = 0.0, False
+
+    def tripped(self) -> bool:
+        """Update the filtered force (call once per control period); whether it is over."""
+        self.force += self.alpha * (float(np.linalg.norm(self.motion.wrench()[:3])) - self.force)
+        self.over = self.force > self.limit
+        return self.over
 
 
 def straight_pull(
@@ -269,13 +328,13 @@ def straight_pull(
 ) -> PullResult:
     """The "w/o AIA" baseline: pull straight along ``direction``, the tool not turning.
 
-    In steps of ``step_length`` to ``target_distance``, or until contact is lost.
+    In steps of ``step_length`` to ``target_distance``, until contact is lost or a step meets
+    ``max_force`` (the same guard as the policy's).
     """
     config = config or AIAConfig()
     d = np.asarray(direction, float) / np.linalg.norm(direction)
     hold_here(motion)
     start = motion.tcp_pose()
-    move = config.step_move()
     result = PullResult(directions=[d])
     n = int(np.ceil(config.target_distance / config.step_length - 1e-9))
     for k in range(1, n + 1):
@@ -283,12 +342,10 @@ def straight_pull(
             result.stop = STOP_LOST
             break
         along = min(k * config.step_length, config.target_distance)
-        try:
-            move_linear(motion, start.translated(along * d), move, cancelled)
-        except UnreachableError:
-            result.stop = STOP_UNREACHABLE
-            break
         result.steps = k
+        if not guarded_move(motion, start.translated(along * d), config, cancelled):
+            result.stop = STOP_FORCE
+            break
     else:
         result.stop = STOP_DISTANCE if motion.gripper_status().grasped else STOP_LOST
     result.distance = float(np.linalg.norm(motion.tcp_pose().position - start.position))

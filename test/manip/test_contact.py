@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from rt_grasp_ros.errors import AnswerParseError, RtGraspError
 from rt_grasp_ros.manip.contact import BIN, ContactPose, parse_contact
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.transforms import Pose
-from scipy.spatial.transform import Rotation
 
-TEMPLATE = "The contact point is ({x}, {y}), the gripper up direction is {up}, and forward is {forward}."
+TEMPLATE = (
+    "The contact point is ({x}, {y}), the gripper up direction is {up}, and forward is {forward}."
+)
 
 
 def camera() -> PinholeCamera:

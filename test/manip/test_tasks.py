@@ -72,7 +72,10 @@ def test_the_four_tasks_in_llava_layout():
     answers = aff["conversations"][1]["value"].split(", ")
     assert len(points) == 40 and answers.count("yes") == 20 and answers.count("no") == 20
     truth = {(int(x), int(y)) for x, y in s.positives}
-    assert all((a == "yes") == ((int(x), int(y)) in truth) for (x, y), a in zip(points, answers))
+    assert all(
+        (a == "yes") == ((int(x), int(y)) in truth)
+        for (x, y), a in zip(points, answers, strict=True)
+    )
     assert "[MASK]" in mask["conversations"][0]["value"]
     assert mask["conversations"][1]["value"] == pose["conversations"][1]["value"]
     back = parse_contact(pose["conversations"][1]["value"])
@@ -119,5 +122,7 @@ def test_invalid_category_names_are_reported(tmp_path):
     del data["categories"]["oven"]["part"]
     path = tmp_path / "categories.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match=r"categories.yaml: categories.oven: .*missing keys \['part'\]"):
+    with pytest.raises(
+        ConfigError, match=r"categories.yaml: categories.oven: .*missing keys \['part'\]"
+    ):
         load_task_formats(categories_path=path)

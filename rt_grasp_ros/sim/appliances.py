@@ -118,8 +118,10 @@ def _bottom_hinged(
     kind: str, rng: np.random.Generator, size: tuple, strip: float, window: bool
 ) -> ArticulatedSpec:
     d, w, h = size
-    fx, cy, foot = rng.uniform(0.55, 0.59), rng.uniform(-0.03, 0.03), 0.02
-    door_h = h - foot - strip
+    # On a counter: the door's lower part is then pulled without the wrist nearing the table.
+    fx, cy, z0 = rng.uniform(0.55, 0.59), rng.uniform(-0.03, 0.03), rng.uniform(0.05, 0.08)
+    foot = z0 + 0.02
+    door_h = h - 0.02 - strip
     hinge = (fx - GAP, cy, foot)
     face = hinge[0] - WALL
     part = [
@@ -143,12 +145,14 @@ def _bottom_hinged(
     handle = bar_handle(
         "handle", (face, cy, grip_z), (-1, 0, 0), (0, 1, 0), 0.6 * w, 0.03 if window else 0.02
     )
-    static = list(shell(fx, cy, (d, w, h), "front"))
+    counter = box("counter", (fx + d / 2, cy, z0 / 2), (d / 2 + 0.03, w / 2 + 0.03, z0 / 2))
+    static = [*shell(fx, cy, (d, w, h), "front", z0), counter]
+    top = z0 + h
     if strip:
-        static.append(box("strip", (fx - T, cy, h - strip / 2), (T, w / 2, strip / 2), "glass"))
+        static.append(box("strip", (fx - T, cy, top - strip / 2), (T, w / 2, strip / 2), "glass"))
         for k, s in enumerate((-0.3, -0.1, 0.1, 0.3)):
             static += knob(
-                f"knob{k}", (fx - WALL, cy + s * w, h - strip / 2), (-1, 0, 0), 0.012, 0.015
+                f"knob{k}", (fx - WALL, cy + s * w, top - strip / 2), (-1, 0, 0), 0.012, 0.015
             )
     # A spring that holds the door closed against its own weight (as real ovens have).
     mass = 500 * WALL * w * door_h
@@ -162,14 +166,14 @@ def _bottom_hinged(
         suction_point=(
             face - (0.0015 if window else 0.0),
             cy + side * w / 5,
-            foot + 0.62 * door_h,
+            foot + 0.5 * door_h,
         ),
         suction_normal=(-1.0, 0.0, 0.0),
         static=tuple(static),
         part=in_part_frame(part + handle.shapes, hinge),
         materials=_appliance(rng),
-        center=(fx + d / 2, cy, h / 2),
-        half_extent=(d / 2, w / 2, h / 2),
+        center=(fx + d / 2, cy, top / 2),
+        half_extent=(d / 2, w / 2, top / 2),
         handle_center=handle.center,
         grasp_rotation=handle.rotation,
         density=500,

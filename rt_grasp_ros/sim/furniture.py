@@ -27,42 +27,43 @@ T = WALL / 2
 
 
 def make_drawer(rng: np.random.Generator) -> ArticulatedSpec:
-    """A cabinet with one drawer and a vertical bar handle."""
+    """A cabinet on a plinth with one drawer and a vertical bar handle.
+
+    The plinth lifts the drawer front so that the arm, pulling it with the tool level, keeps
+    its wrist clear of the table.
+    """
     d, w, h = rng.uniform(0.2, 0.24), rng.uniform(0.24, 0.3), rng.uniform(0.14, 0.18)
-    fx, cy = rng.uniform(0.56, 0.61), rng.uniform(-0.04, 0.04)
+    fx, cy, z0 = rng.uniform(0.56, 0.61), rng.uniform(-0.04, 0.04), rng.uniform(0.06, 0.08)
     face = fx - 2 * T - 0.001  # the closed drawer front sits just outside the shell
     inner_w, inner_h, depth = w / 2 - WALL - 0.003, h / 2 - WALL - 0.003, d - 2 * WALL
+    low = z0 + WALL + 0.002  # the drawer's sides and back clear the shell's bottom
     part = [
-        box("front", (fx - T - 0.001, cy, h / 2), (T, w / 2 - 0.002, h / 2 - 0.002), "part"),
-        box("bottom", (fx + depth / 2, cy, WALL + T + 0.002), (depth / 2, inner_w, T), "part"),
+        box("front", (fx - T - 0.001, cy, z0 + h / 2), (T, w / 2 - 0.002, h / 2 - 0.002), "part"),
+        box("bottom", (fx + depth / 2, cy, low + T), (depth / 2, inner_w, T), "part"),
         box(
-            "back",
-            (fx + depth - T, cy, WALL + 0.002 + inner_h * 0.6),
-            (T, inner_w, inner_h * 0.6),
-            "part",
+            "back", (fx + depth - T, cy, low + inner_h * 0.6), (T, inner_w, inner_h * 0.6), "part"
         ),
     ]
     for k, s in enumerate((-1, 1)):
-        center = (fx + depth / 2, cy + s * (inner_w - T), WALL + 0.002 + inner_h * 0.6)
+        center = (fx + depth / 2, cy + s * (inner_w - T), low + inner_h * 0.6)
         part.append(box(f"side{k}", center, (depth / 2, T, inner_h * 0.6), "part"))
-    # A vertical bar: the Franka Hand closes across it horizontally (a horizontal bar this
-    # low would put the hand's palm into the table).
     length = rng.uniform(0.06, 0.09)
-    handle = bar_handle("handle", (face, cy, h / 2), (-1, 0, 0), (0, 0, 1), length, 0.022)
+    handle = bar_handle("handle", (face, cy, z0 + h / 2), (-1, 0, 0), (0, 0, 1), length, 0.022)
+    plinth = box("plinth", (fx + d / 2 + 0.01, cy, z0 / 2), (d / 2 - 0.01, w / 2 - 0.01, z0 / 2))
     side = 1 if rng.random() < 0.5 else -1
     return ArticulatedSpec(
         kind="drawer",
         joint_type="slide",
         axis=(-1.0, 0.0, 0.0),
-        anchor=(fx, cy, 0.0),
+        anchor=(fx, cy, z0),
         joint_range=(0.0, 0.16),
-        suction_point=(face, cy + side * (w / 2 - 0.05), h / 2),
+        suction_point=(face, cy + side * (w / 2 - 0.05), z0 + h / 2),
         suction_normal=(-1.0, 0.0, 0.0),
-        static=tuple(shell(fx, cy, (d, w, h), "front")),
-        part=in_part_frame(part + handle.shapes, (fx, cy, 0.0)),
+        static=(*shell(fx, cy, (d, w, h), "front", z0), plinth),
+        part=in_part_frame(part + handle.shapes, (fx, cy, z0)),
         materials=_wooden(rng),
-        center=(fx + d / 2, cy, h / 2),
-        half_extent=(d / 2, w / 2, h / 2),
+        center=(fx + d / 2, cy, (z0 + h) / 2),
+        half_extent=(d / 2, w / 2, (z0 + h) / 2),
         handle_center=handle.center,
         grasp_rotation=handle.rotation,
         damping=3.0,
@@ -87,8 +88,9 @@ def make_safe(rng: np.random.Generator) -> ArticulatedSpec:
         ("part", material(rng, "metal")),
         ("handle", fixed((0.75, 0.72, 0.6, 1.0), 0.8)),
     )
+    z0 = rng.uniform(0.04, 0.06)  # on a low stand
     return _front_door(
-        "safe", rng, (d, w, h), fx, cy, materials, thickness=0.025, dial=True, density=2500
+        "safe", rng, (d, w, h), fx, cy, materials, 0.025, dial=True, density=2500, z0=z0
     )
 
 
@@ -102,34 +104,39 @@ def _front_door(
     thickness: float,
     dial: bool = False,
     density: float = 600.0,
+    z0: float = 0.0,
 ) -> ArticulatedSpec:
     d, w, h = size
     sign = 1 if rng.random() < 0.5 else -1  # +1: hinge on the left (-y) edge
-    hinge = (fx - WALL, cy - sign * w / 2, 0.0)
+    hinge = (fx - WALL, cy - sign * w / 2, z0)
     face = hinge[0] - thickness
     t = thickness / 2
 
     def across(dist: float) -> float:  # y of a point ``dist`` from the hinge along the door
         return hinge[1] + sign * dist
 
-    panel = box("panel", (hinge[0] - t, across(w / 2), h / 2), (t, w / 2 - 0.002, h / 2 - 0.002))
-    handle = bar_handle("handle", (face, across(w - 0.045), h / 2), (-1, 0, 0), (0, 0, 1), 0.08)
+    mid = z0 + h / 2
+    panel = box("panel", (hinge[0] - t, across(w / 2), mid), (t, w / 2 - 0.002, h / 2 - 0.002))
+    handle = bar_handle("handle", (face, across(w - 0.045), mid), (-1, 0, 0), (0, 0, 1), 0.08)
     part = [Shape(panel.name, "box", panel.size, panel.pos, "part"), *handle.shapes]
+    static = list(shell(fx, cy, (d, w, h), "front", z0))
     if dial:
-        part += knob("dial", (face, across(w / 2), 0.7 * h), (-1, 0, 0), 0.025, 0.015)
+        part += knob("dial", (face, across(w / 2), z0 + 0.7 * h), (-1, 0, 0), 0.025, 0.015)
+    if z0 > 0:
+        static.append(box("stand", (fx + d / 2, cy, z0 / 2), (d / 2, w / 2, z0 / 2)))
     return ArticulatedSpec(
         kind=kind,
         joint_type="hinge",
         axis=(0.0, 0.0, float(sign)),
         anchor=hinge,
         joint_range=(0.0, 1.6),
-        suction_point=(face, across(w - 0.09), (0.42 if dial else 0.5) * h),
+        suction_point=(face, across(w - 0.09), z0 + (0.42 if dial else 0.5) * h),
         suction_normal=(-1.0, 0.0, 0.0),
-        static=tuple(shell(fx, cy, (d, w, h), "front")),
+        static=tuple(static),
         part=in_part_frame(part, hinge),
         materials=materials,
-        center=(fx + d / 2, cy, h / 2),
-        half_extent=(d / 2, w / 2, h / 2),
+        center=(fx + d / 2, cy, (z0 + h) / 2),
+        half_extent=(d / 2, w / 2, (z0 + h) / 2),
         handle_center=handle.center,
         grasp_rotation=handle.rotation,
         density=density,
@@ -255,14 +262,14 @@ def make_sliding_window(rng: np.random.Generator) -> ArticulatedSpec:
     ]
     face = x_sash - 0.016
     # A long lift keeps the arm, which reaches down onto it, in front of the frame's head.
-    lift = box("lift", (face - 0.035, cy, sill + 0.03), (0.035, 0.03, 0.006), "handle")
+    lift = box("lift", (face - 0.045, cy, sill + 0.03), (0.045, 0.03, 0.006), "handle")
     return ArticulatedSpec(
         kind="sliding_window",
         joint_type="slide",
         axis=(0.0, 0.0, 1.0),
         anchor=(x_sash, cy, sill),
         joint_range=(0.0, sash_h - 0.03),
-        suction_point=(face - 0.055, cy, sill + 0.036),
+        suction_point=(face - 0.07, cy, sill + 0.036),
         suction_normal=(0.0, 0.0, 1.0),
         static=tuple(static),
         part=in_part_frame([*part, lift], (x_sash, cy, sill)),

@@ -94,7 +94,7 @@ class SuctionGripper:
     was lost does not form again until the vacuum is switched off and on.
     """
 
-    FORCE_FILTER = 0.02  # s, time constant of the force the break check sees
+    FORCE_FILTER = 0.05  # s: a seal fails as air leaks in, not at a one-step force spike
 
     def __init__(self, world: object, tool: SuctionTool) -> None:
         self.world, self.tool = world, tool

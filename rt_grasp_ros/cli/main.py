@@ -13,6 +13,7 @@ from rt_grasp_ros.cli import (
     dataset_cmd,
     demo_cmd,
     evaluate_cmd,
+    manip_cmd,
     predict_cmd,
     ros_cmd,
     show_cmd,
@@ -29,6 +30,7 @@ COMMANDS = (
     evaluate_cmd,
     show_cmd,
     sim_cmd,
+    manip_cmd,
     ros_cmd,
 )
 

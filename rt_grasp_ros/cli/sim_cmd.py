@@ -58,7 +58,9 @@ def _scene_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objects", type=int, default=3, help="graspable objects on the table")
     parser.add_argument("--categories", nargs="+", metavar="CATEGORY")
     parser.add_argument("--gripper", choices=["parallel", "suction"], default="parallel")
-    parser.add_argument("--articulated", choices=["drawer", "door", "lid"])
+    from rt_grasp_ros.sim.articulated import ARTICULATED
+
+    parser.add_argument("--articulated", choices=ARTICULATED)
 
 
 def run_render(args: argparse.Namespace) -> int:

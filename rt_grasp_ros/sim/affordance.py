@@ -1,9 +1,11 @@
 """ManipLLM-style affordance maps of articulated objects.
 
 For every pixel on the moving part, the 3D surface point it sees is moved by a small joint
-motion; the map holds the displacement's direction (unit 3D vector) and its length normalised
-over the image, A = D / |max(D) - min(D)| (ManipLLM, Eq. 1). A prismatic part is 1 everywhere;
-a revolute part grows from 0 at its axis.
+motion; the map holds the displacement's direction (unit 3D vector) and its length D normalised
+over the part's pixels, A = (D - min(D)) / (max(D) - min(D)) (ManipLLM, Eq. 1). The paper
+prints the denominator only, A = D / |max(D) - min(D)|, but says A lies in [0, 1] and its
+released code subtracts the minimum, as here. A prismatic part is 1 everywhere; a revolute part
+grows from 0 at the visible point nearest its axis to 1 at the farthest.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ def affordance_map(world: object, frame: RGBDFrame, delta: float = 1e-3) -> Affo
         length = np.linalg.norm(disp, axis=1)
         direction[rows, cols] = disp / np.maximum(length, 1e-12)[:, None]
         magnitude[rows, cols] = length
-        span = magnitude.max() - magnitude.min()
-        magnitude = magnitude / span if span > 0 else movable.astype(np.float32)
+        low, span = length.min(), length.max() - length.min()
+        if span > 1e-9 * max(length.max(), 1e-12):
+            magnitude[rows, cols] = (length - low) / span
+        else:
+            magnitude = movable.astype(np.float32)
     return AffordanceMap(magnitude.astype(np.float32), direction, movable)

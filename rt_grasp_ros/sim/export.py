@@ -99,7 +99,7 @@ def scene_record(world: World, frame: RGBDFrame) -> dict[str, Any]:
             "axis": list(a.axis),
             "anchor": list(a.anchor),
             "joint_position": world.part_position(),
-            "handle": list(a.handle_center),
+            "handle": list(a.handle_center) if a.handle_center is not None else None,
         }
     return record
 

@@ -80,16 +80,35 @@ class ParallelGripper:
         """Width and held object."""
         return GripperState(self.width(), self.held_body())
 
+    def after_step(self) -> None:
+        """Nothing to check after a physics step."""
+
 
 class SuctionGripper:
-    """A suction cup: with the vacuum on, an object it touches squarely is held by a weld."""
+    """A suction cup: with the vacuum on, an object it touches squarely is held by a weld.
+
+    With a bellows tool (:attr:`SuctionTool.peel_deg` set) the weld holds the cup face's
+    position only, so the part turns about it; the seal peels off past ``peel_deg`` and
+    breaks when the load on it (pull and shear, see :meth:`seal_force`) exceeds
+    :attr:`SuctionTool.break_force`. A seal that
+    was lost does not form again until the vacuum is switched off and on.
+    """
+
+    FORCE_FILTER = 0.05  # s: a seal fails as air leaks in, not at a one-step force spike
 
     def __init__(self, world: object, tool: SuctionTool) -> None:
         self.world, self.tool = world, tool
         self.vacuum = False
         self.attached: str | None = None
         self.rejected: str | None = None  # why the last contact did not seal
+        self.lost: str | None = None  # why a seal was lost since the vacuum went on
+        self._attached_rel = np.eye(3)
+        self._force = 0.0
         m = world.model
+        self._pad_collision = (
+            int(m.geom_contype[world.suction_pad]),
+            int(m.geom_conaffinity[world.suction_pad]),
+        )
         mj = world.mj
         self.welds = {}
         for e in range(m.neq):
@@ -99,21 +118,31 @@ class SuctionGripper:
     def on(self) -> None:
         """Switch the vacuum on; it seals as soon as the cup touches a suitable surface."""
         self.vacuum = True
+        self.lost = None
 
     def off(self) -> None:
         """Switch the vacuum off, releasing whatever is held."""
         self.vacuum = False
-        if self.attached is not None:
-            body = self.world.mj.mj_name2id(
-                self.world.model, self.world.mj.mjtObj.mjOBJ_BODY, self.attached
-            )
-            self.world.data.eq_active[self.welds[body]] = 0
-            self.attached = None
+        self._release()
 
     def apply(self) -> None:
         """Seal onto a touched object when the vacuum is on and nothing is held yet."""
-        if self.vacuum and self.attached is None:
+        if self.vacuum and self.attached is None and self.lost is None:
             self._try_seal()
+
+    def after_step(self) -> None:
+        """After a physics step (constraint forces known): check the held seal's limits."""
+        if self.attached is not None:
+            self._check_seal()
+
+    def _release(self) -> None:
+        if self.attached is not None:
+            w = self.world
+            body = w.mj.mj_name2id(w.model, w.mj.mjtObj.mjOBJ_BODY, self.attached)
+            w.data.eq_active[self.welds[body]] = 0
+            w.model.geom_contype[w.suction_pad] = self._pad_collision[0]
+            w.model.geom_conaffinity[w.suction_pad] = self._pad_collision[1]
+            self.attached = None
 
     def _try_seal(self) -> None:
         w = self.world
@@ -133,7 +162,7 @@ class SuctionGripper:
                 self.rejected = f"surface tilted {tilt:.0f} deg from the cup axis; no seal"
                 continue
             weight = float(w.model.body_subtreemass[body]) * 9.81
-            if weight > self.tool.holding_force:
+            if _free(w, body) and weight > self.tool.holding_force:
                 limit = self.tool.holding_force
                 self.rejected = f"object weight {weight:.1f} N exceeds the vacuum's {limit} N"
                 continue
@@ -147,16 +176,85 @@ class SuctionGripper:
         # Weld at the current relative pose (body2 in body1's frame), or the object would jump.
         p1, r1 = w.data.xpos[cup], w.data.xmat[cup].reshape(3, 3)
         p2, r2 = w.data.xpos[body], w.data.xmat[body].reshape(3, 3)
-        rel_pos = r1.T @ (p2 - p1)
         rel_quat = np.zeros(4)
         w.mj.mju_mat2Quat(rel_quat, (r1.T @ r2).flatten())
-        w.model.eq_data[e, 0:3] = 0.0
-        w.model.eq_data[e, 3:6] = rel_pos
+        point = p2  # the weld point: the body's origin, or the cup face for a bellows cup
+        if self.tool.peel_deg is not None:
+            point = w.tcp_pose()[0]
+        # The weld joins body2's anchor (its frame) to body1's relpos (its frame).
+        w.model.eq_data[e, 0:3] = r2.T @ (point - p2)
+        w.model.eq_data[e, 3:6] = r1.T @ (point - p1)
         w.model.eq_data[e, 6:10] = rel_quat
+        w.model.eq_data[e, 10] = 0.0 if self.tool.peel_deg is not None else 1.0
         w.data.eq_active[e] = 1
+        if self.tool.peel_deg is not None:
+            # The sealed lip is part of the seal: the weld alone carries the load, so the
+            # force it reports is what pulls the part (no pad contact pushing back).
+            w.model.geom_contype[w.suction_pad] = 0
+            w.model.geom_conaffinity[w.suction_pad] = 0
         self.attached = w.body_name(body)
         self.rejected = None
+        self._attached_rel = r1.T @ r2
+        self._force = 0.0
+
+    def _check_seal(self) -> None:
+        tool = self.tool
+        if tool.peel_deg is None and tool.break_force is None:
+            return
+        w = self.world
+        body = w.mj.mj_name2id(w.model, w.mj.mjtObj.mjOBJ_BODY, self.attached)
+        if tool.peel_deg is not None:
+            r1 = w.data.xmat[w.suction_cup_body].reshape(3, 3)
+            r2 = w.data.xmat[body].reshape(3, 3)
+            turn = _angle(self._attached_rel.T @ r1.T @ r2)
+            if turn > math.radians(tool.peel_deg):
+                self._lose(f"the cup peeled off: the part turned {math.degrees(turn):.0f} deg")
+                return
+        if tool.break_force is not None:
+            alpha = min(1.0, float(w.model.opt.timestep) / self.FORCE_FILTER)
+            self._force += alpha * (self.seal_force() - self._force)
+            if self._force > tool.break_force:
+                self._lose(f"the seal broke under {self._force:.0f} N")
+
+    def _lose(self, reason: str) -> None:
+        self._release()
+        self.lost = reason
+
+    def seal_force(self) -> float:
+        """Load on the held seal (N): its pull along the cup axis and its shear; 0 if none.
+
+        Pressing the part (compression) loads the cup's rim, not the vacuum, so it does not
+        count.
+        """
+        if self.attached is None:
+            return 0.0
+        w = self.world
+        body = w.mj.mj_name2id(w.model, w.mj.mjtObj.mjOBJ_BODY, self.attached)
+        d = w.data
+        rows = np.flatnonzero(
+            (d.efc_type[: d.nefc] == w.mj.mjtConstraint.mjCNSTR_EQUALITY)
+            & (d.efc_id[: d.nefc] == self.welds[body])
+        )
+        if len(rows) < 3:
+            return 0.0
+        force = d.efc_force[rows[:3]]  # on the cup side, world frame
+        axis = w.tcp_pose()[1][:, 2]
+        tension = float(force @ axis)
+        shear = force - tension * axis
+        return float(np.hypot(max(tension, 0.0), np.linalg.norm(shear)))
 
     def state(self) -> GripperState:
         """Vacuum and held object."""
         return GripperState(0.0, self.attached, self.vacuum)
+
+
+def _angle(rotation: np.ndarray) -> float:
+    """Rotation angle (rad) of a 3x3 rotation matrix."""
+    return math.acos(float(np.clip((np.trace(rotation) - 1) / 2, -1.0, 1.0)))
+
+
+def _free(world: object, body: int) -> bool:
+    """Whether ``body`` moves freely (its weight hangs on the cup; a hinge carries a door's)."""
+    m = world.model
+    adr = m.body_jntadr[body]
+    return adr >= 0 and m.jnt_type[adr] == world.mj.mjtJoint.mjJNT_FREE

@@ -22,6 +22,11 @@ class IKResult:
     rotation_error: float
     converged: bool
 
+    @property
+    def margin(self) -> float:
+        """Smallest distance of a joint to its limit (rad)."""
+        return float(np.min(np.minimum(self.q - panda.Q_MIN, panda.Q_MAX - self.q)))
+
 
 def solve_ik(
     world: object,
@@ -62,20 +67,66 @@ def solve_ik(
     return IKResult(q_best, pe, re, False)
 
 
+# Fallback starting postures when IK from the current one gets stuck: the ready pose, a
+# posture with the flange pointing forward (front approaches) and two with the elbow turned.
+RESTART_POSTURES = (
+    panda.Q_READY,
+    np.array([0.0, 0.2, 0.0, -2.0, 0.0, 2.2, 0.785]),
+    np.array([0.6, -0.3, -0.6, -2.2, 0.0, 2.0, 0.0]),
+    np.array([-0.6, -0.3, 0.6, -2.2, 0.0, 2.0, 1.57]),
+)
+
+
+RANDOM_RESTARTS = 12
+
+
+def solve_ik_restarts(
+    world: object,
+    pos: np.ndarray,
+    rot: np.ndarray,
+    q0: np.ndarray | None = None,
+    min_margin: float = 0.0,
+) -> IKResult:
+    """IK from ``q0`` (default: the current posture), then from :data:`RESTART_POSTURES`.
+
+    Damped least squares can stall in a local minimum far from a reachable target (e.g. a
+    front approach started from the ready pose); the restarts are deterministic. They go on
+    until a solution keeps every joint ``min_margin`` (rad) from its limits (with a margin asked
+    for, from :data:`RANDOM_RESTARTS` random postures as well); of the solutions found, the one
+    farthest from the limits is returned.
+    """
+    best = solve_ik(world, pos, rot, q0)
+    seeds = list(RESTART_POSTURES)
+    if min_margin > 0:  # random postures too (the same ones every call: deterministic)
+        rng = np.random.default_rng(0)
+        seeds += list(rng.uniform(panda.Q_MIN + 0.3, panda.Q_MAX - 0.3, (RANDOM_RESTARTS, 7)))
+    for seed in seeds:
+        if best.converged and best.margin >= min_margin:
+            break
+        result = solve_ik(world, pos, rot, seed, max_iters=150 if min_margin > 0 else 300)
+        better = result.margin > best.margin if best.converged else result.converged
+        if better or (not best.converged and result.position_error < best.position_error):
+            best = result
+    return best
+
+
 def check_reachable(
     world: object,
     pos: np.ndarray,
     rot: np.ndarray,
     q0: np.ndarray | None = None,
     check_collisions: bool = True,
+    min_margin: float = 0.0,
 ) -> IKResult:
     """IK for the target; raise a clear error if it cannot be reached or collides.
+
+    ``min_margin``: see :func:`solve_ik_restarts`.
 
     Raises:
         UnreachableError: the closest configuration misses the target (distance given).
         CollisionError: the reaching configuration puts a robot link into a fixed body.
     """
-    result = solve_ik(world, pos, rot, q0)
+    result = solve_ik_restarts(world, pos, rot, q0, min_margin)
     if not result.converged:
         raise UnreachableError(
             f"target {np.round(pos, 3).tolist()} is out of reach: the closest configuration is "

@@ -14,7 +14,7 @@ import numpy as np
 from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.sim.control import CartesianImpedanceController, ImpedanceGains
 from rt_grasp_ros.sim.gripper import GripperState, ParallelGripper, SuctionGripper
-from rt_grasp_ros.sim.ik import check_reachable
+from rt_grasp_ros.sim.ik import IKResult, check_reachable
 from rt_grasp_ros.sim.tools import FrankaHand
 from rt_grasp_ros.skills.motion import (
     GripperStatus,
@@ -24,6 +24,8 @@ from rt_grasp_ros.skills.motion import (
     move_linear,
 )
 from rt_grasp_ros.transforms import Pose
+
+PLACE_MARGIN = 0.3  # rad from the joint limits that place_at looks for
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class SimRobot:
             w.data.ctrl[w.arm_actuators] = self.controller.torques()
             self.gripper.apply()
             w.mj.mj_step2(w.model, w.data)
+            self.gripper.after_step()
 
     @property
     def control_period(self) -> float:
@@ -104,6 +107,27 @@ class SimRobot:
         self.controller.posture = check_reachable(
             self.world, pose.position, pose.rotation_matrix
         ).q
+
+    def place_at(self, pose: Pose, q0: np.ndarray | None = None) -> IKResult:
+        """Put the TCP at ``pose`` at once, the arm at rest, the controller holding it there.
+
+        A simulator shortcut, like the flying gripper that ManipLLM's data collection sets at
+        its start pose: the arm jumps to an IK solution (from ``q0`` if given, keeping the
+        joints away from their limits where it can) instead of travelling there.
+
+        Raises:
+            UnreachableError, CollisionError: with the reason.
+        """
+        w = self.world
+        result = check_reachable(
+            w, pose.position, pose.rotation_matrix, q0, min_margin=PLACE_MARGIN
+        )
+        w.data.qpos[w.arm_qpos] = result.q
+        w.data.qvel[w.arm_dofs] = 0.0
+        w.mj.mj_forward(w.model, w.data)
+        self.controller.set_target(*w.tcp_pose())
+        self.controller.posture = result.q.copy()
+        return result
 
     def reached(self, tolerance: Tolerance) -> bool:
         """TCP within ``tolerance`` of the target and the joints nearly at rest."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,13 +13,44 @@ from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.sim import mjcf
 from rt_grasp_ros.sim.camera import CameraConfig
 from rt_grasp_ros.sim.objects import CATEGORIES, ObjectSpec, make_object
-from rt_grasp_ros.sim.tools import GripperKind, make_tool
+from rt_grasp_ros.sim.tools import GripperKind, SuctionTool, Tool, make_tool
 
 if TYPE_CHECKING:
     from rt_grasp_ros.sim.articulated import ArticulatedSpec
 
 MAX_PLACEMENT_TRIES = 100
 MAX_OBJECT_DRAWS = 20  # a large object that does not fit is replaced by another draw
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """The scene's lights: the camera's headlight and a directional key light.
+
+    Attributes:
+        ambient: ambient intensity of the headlight.
+        headlight: diffuse intensity of the headlight.
+        key: diffuse intensity of the key light.
+        key_direction: where the key light shines (base frame).
+    """
+
+    ambient: float = 0.3
+    headlight: float = 0.35
+    key: float = 0.4
+    key_direction: tuple[float, float, float] = (0.0, 0.0, -1.0)
+
+    def __post_init__(self) -> None:
+        for name in ("ambient", "headlight", "key"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"Lighting.{name} must be in [0, 1], got {getattr(self, name)}")
+
+    def apply(self, root: ET.Element) -> None:
+        """Set the lights of an MJCF scene made by :func:`mjcf.scene_root`."""
+        head = root.find("visual/headlight")
+        head.set("ambient", mjcf.fmt([self.ambient] * 3))
+        head.set("diffuse", mjcf.fmt([self.headlight] * 3))
+        key = root.find("worldbody/light")
+        key.set("diffuse", mjcf.fmt([self.key] * 3))
+        key.set("dir", mjcf.fmt(self.key_direction))
 
 
 @dataclass(frozen=True)
@@ -29,11 +61,15 @@ class SceneConfig:
         n_objects: graspable objects on the table.
         categories: categories to draw from (default: all).
         gripper: ``parallel`` (Franka Hand) or ``suction``.
-        articulated: ``drawer``, ``door`` or ``lid`` to add an articulated object, or None.
+        articulated: an articulated category (:data:`~rt_grasp_ros.sim.articulated.ARTICULATED`)
+            to add one, or None.
         camera: the scene camera (default: looking down at the table, or, with an
             articulated object, :meth:`CameraConfig.front_view`).
         workspace_center: centre of the region where objects are placed (m, base frame).
         workspace_half: half extents of that region (m).
+        suction_tool: the suction tool's parameters (default :class:`SuctionTool`); only
+            with the suction gripper.
+        lighting: the lights (default: the fixed ones of :func:`mjcf.scene_root`).
     """
 
     n_objects: int = 1
@@ -43,9 +79,13 @@ class SceneConfig:
     camera: CameraConfig | None = None
     workspace_center: tuple[float, float] = (0.5, 0.0)
     workspace_half: tuple[float, float] = (0.12, 0.16)
+    suction_tool: SuctionTool | None = None
+    lighting: Lighting | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gripper", make_tool(self.gripper).kind)
+        if self.suction_tool is not None and self.gripper is not GripperKind.SUCTION:
+            raise ConfigError("SceneConfig.suction_tool needs gripper='suction'")
         if self.camera is None:
             front = self.articulated is not None
             object.__setattr__(
@@ -66,6 +106,10 @@ class SceneConfig:
             raise ConfigError(
                 f"unknown articulated object {self.articulated!r}; known: {', '.join(ARTICULATED)}"
             )
+
+    def tool(self) -> Tool:
+        """The tool on the flange: the Franka Hand, or the (configured) suction tool."""
+        return self.suction_tool or make_tool(self.gripper)
 
 
 @dataclass(frozen=True)
@@ -91,12 +135,15 @@ class SceneSpec:
         """The scene as an MJCF string."""
         cam = self.config.camera
         root, world = mjcf.scene_root(cam.mjcf(), cam.width, cam.height)
-        tool = make_tool(self.config.gripper)
+        if self.config.lighting is not None:
+            self.config.lighting.apply(root)
+        tool = self.config.tool()
         mjcf.add_robot(world, tool)
         for obj in self.objects:
             quat = (math.cos(obj.yaw / 2), 0.0, 0.0, math.sin(obj.yaw / 2))
             mjcf.add_object(world, obj.name, obj.spec, (*obj.xy, mjcf.TABLE_TOP + 1e-4), quat)
         if self.articulated is not None:
+            self.articulated.add_assets(root.find("asset"))
             self.articulated.add_to(world)
         names = [o.name for o in self.objects]
         if self.articulated is not None:

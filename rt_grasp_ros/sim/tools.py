@@ -53,6 +53,11 @@ class SuctionTool:
         cup_radius: radius of the cup's sealing lip (m).
         max_tilt_deg: largest angle between the cup axis and the surface normal that seals.
         holding_force: what the vacuum holds against gravity and motion (N).
+        break_force: the seal lets go when the force through it exceeds this (N); None: it
+            holds whatever load (a rigid weld, the model for picking objects).
+        peel_deg: None: the held part is welded rigidly to the cup. A number: a bellows cup,
+            which lets the part turn freely about the cup face and peels off once the part
+            has turned this far (deg) relative to the cup.
     """
 
     length: float = 0.11
@@ -61,8 +66,26 @@ class SuctionTool:
     mass: float = 0.35
     max_tilt_deg: float = 25.0
     holding_force: float = 25.0
+    break_force: float | None = None
+    peel_deg: float | None = None
 
     kind = GripperKind.SUCTION
+
+    def __post_init__(self) -> None:
+        for name in ("break_force", "peel_deg"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"SuctionTool.{name} must be > 0 or None, got {value}")
+
+    @classmethod
+    def bellows(cls) -> SuctionTool:
+        """A bellows cup whose seal breaks above its holding force and peels past 30 deg.
+
+        The model for pulling articulated parts (ManipLLM): the part turns about the cup
+        face as a door swings, and a pull the mechanism resists loads the seal until it
+        breaks.
+        """
+        return cls(break_force=cls.holding_force, peel_deg=30.0)
 
     @property
     def tcp_offset(self) -> float:

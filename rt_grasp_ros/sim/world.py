@@ -14,7 +14,7 @@ from rt_grasp_ros.sim import panda
 from rt_grasp_ros.sim.camera import SceneRenderer
 from rt_grasp_ros.sim.gl import mujoco_module
 from rt_grasp_ros.sim.scene import SceneSpec
-from rt_grasp_ros.sim.tools import FrankaHand, make_tool
+from rt_grasp_ros.sim.tools import FrankaHand
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class World:
         mj = mujoco_module()
         self.mj = mj
         self.spec = spec
-        self.tool = make_tool(spec.config.gripper)
+        self.tool = spec.config.tool()
         self.model = mj.MjModel.from_xml_string(spec.to_mjcf())
         self.data = mj.MjData(self.model)
         m = self.model

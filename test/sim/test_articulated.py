@@ -76,8 +76,9 @@ def test_affordance_of_a_hinged_part_grows_away_from_its_axis(kind):
     rel = points - np.array(spec.anchor)
     distance = np.linalg.norm(rel - np.outer(rel @ axis, axis), axis=1)
     world.close()
-    # Magnitude is proportional to the distance from the hinge, normalised to a maximum of 1.
-    np.testing.assert_allclose(amap.magnitude[rows, cols], distance / distance.max(), atol=1e-4)
+    # Magnitude grows with the distance from the hinge, normalised to [0, 1] over the part.
+    expected = (distance - distance.min()) / (distance.max() - distance.min())
+    np.testing.assert_allclose(amap.magnitude[rows, cols], expected, atol=1e-4)
     assert amap.magnitude.max() == pytest.approx(1.0)
     directions = amap.direction[rows, cols]
     np.testing.assert_allclose(np.linalg.norm(directions, axis=1), 1.0, atol=1e-5)

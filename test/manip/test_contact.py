@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from rt_grasp_ros.errors import AnswerParseError, RtGraspError
+from rt_grasp_ros.manip.contact import BIN, ContactPose, parse_contact
+from rt_grasp_ros.perception.camera import PinholeCamera
+from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.transforms import Pose
+
+TEMPLATE = (
+    "The contact point is ({x}, {y}), the gripper up direction is {up}, and forward is {forward}."
+)
+
+
+def camera() -> PinholeCamera:
+    # Looking along base +x from 0.4 m in front of the origin: optical z = base x.
+    rot = np.column_stack([[0, -1, 0], [0, 0, -1], [1, 0, 0]]).astype(float)
+    return PinholeCamera.ideal(64, 48, 50.0, Pose.from_rotation_matrix([-0.4, 0, 0.1], rot))
+
+
+def test_directions_are_made_unit_and_perpendicular():
+    c = ContactPose(10, 20, (0, 0, 2.0), (1.0, 0, 1.0))
+    assert np.linalg.norm(c.up) == pytest.approx(1)
+    assert np.dot(c.up, c.forward) == pytest.approx(0, abs=1e-12)
+    assert c.forward == pytest.approx((1, 0, 0))
+    with pytest.raises(RtGraspError, match="parallel"):
+        ContactPose(0, 0, (0, 0, 1), (0, 0, 3))
+    with pytest.raises(RtGraspError, match="up"):
+        ContactPose(0, 0, (0, 0, 0), (1, 0, 0))
+
+
+def test_base_frame_round_trip_and_tcp_rotation():
+    cam = camera()
+    up, forward = np.array([1.0, 0, 0]), np.array([0, 0, -1.0])
+    c = ContactPose.from_base((30, 20), up, forward, cam)
+    assert c.up == pytest.approx((0, 0, 1))  # the camera looks along base +x
+    r = c.rotation(cam).as_matrix()
+    np.testing.assert_allclose(r[:, 2], up, atol=1e-12)
+    np.testing.assert_allclose(r[:, 0], forward, atol=1e-12)
+    np.testing.assert_allclose(r[:, 1], np.cross(up, forward), atol=1e-12)
+    assert Rotation.from_matrix(r).magnitude() >= 0  # a proper rotation
+
+
+def test_tcp_pose_back_projects_the_pixel_with_its_depth():
+    cam = camera()
+    depth = np.full((48, 64), 0.5, np.float32)
+    frame = RGBDFrame(np.zeros((48, 64, 3), np.uint8), depth, cam)
+    c = ContactPose.from_base((32.0, 24.0), (1, 0, 0), (0, 0, -1), cam)
+    np.testing.assert_allclose(c.tcp_pose(frame).position, [0.1, 0.0, 0.1], atol=1e-9)
+    with pytest.raises(RtGraspError, match="outside"):
+        ContactPose(99, 1, (1, 0, 0), (0, 1, 0)).point(frame)
+
+
+def test_text_uses_bins_of_0_02_and_parses_back():
+    c = ContactPose(140.4, 109.6, (0.7, -0.68, -0.22), (0.58, 0.72, 0.34))
+    (x, y), up, forward = c.bins()
+    assert (x, y) == (140, 110)
+    assert all(-50 <= v <= 50 for v in (*up, *forward))
+    assert up == tuple(round(v / BIN) for v in c.up)
+    text = c.to_text(TEMPLATE)
+    assert text.startswith("The contact point is (140, 110), the gripper up direction is (")
+    back = parse_contact(text)
+    assert (back.x, back.y) == (140, 110)
+    assert np.dot(back.up, c.up) > 0.999 and np.dot(back.forward, c.forward) > 0.99
+
+
+def test_malformed_answers_are_rejected():
+    with pytest.raises(AnswerParseError, match="contact point"):
+        parse_contact("The contact point is (1, 2) and nothing else")
+    with pytest.raises(AnswerParseError, match="up"):
+        parse_contact("(1, 2) (0, 0, 0) (1, 0, 0)")

@@ -16,7 +16,7 @@ pytest.importorskip("transformers")
 from rclpy.action import ActionClient  # noqa: E402
 from rt_grasp.action import ExecuteGrasp  # noqa: E402
 from rt_grasp.msg import Grasp  # noqa: E402
-from rt_grasp.srv import GetSceneGrasps, PlanGrasp, ResetScene  # noqa: E402
+from rt_grasp.srv import GetPartState, GetSceneGrasps, PlanGrasp, ResetScene  # noqa: E402
 from sensor_msgs.msg import CameraInfo  # noqa: E402
 
 from rt_grasp_ros.prompts.templates import load_templates  # noqa: E402
@@ -91,6 +91,9 @@ def test_bad_goals_fail_with_a_kind_and_never_move(start_node, ros_node, spin_un
     wrong.pose.pose.orientation.w = 1.0
     result, _ = run_goal(ros_node, client, ExecuteGrasp.Goal(grasp=wrong), spin_until)
     assert not result.success and result.failure == "invalid" and "frame" in result.message
+    part = ros_node.create_client(GetPartState, "sim/part_state")
+    state = call(ros_node, part, GetPartState.Request(), spin_until)
+    assert not state.success and "articulated" in state.message
     reset = ros_node.create_client(ResetScene, "sim/reset")
     bad = call(ros_node, reset, ResetScene.Request(categories=["teapot"]), spin_until)
     assert not bad.success and "teapot" in bad.message

@@ -37,8 +37,8 @@ from rt_grasp_ros.data.sample import GraspSample
 from rt_grasp_ros.data.splits import Fold, SplitKind, kfold_split
 from rt_grasp_ros.errors import ConfigError, DatasetError
 from rt_grasp_ros.grasp.rectangle import GraspRectangle, stack_corners
-from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
-from rt_grasp_ros.prompts.formats import AnswerFormat, render_answer
+from rt_grasp_ros.prompts.conversation import PromptTemplates
+from rt_grasp_ros.prompts.formats import AnswerFormat
 from rt_grasp_ros.prompts.templates import TemplateLibrary, load_templates
 
 MATERIALIZED_DIR = "images"
@@ -104,6 +104,11 @@ def build_dataset(
 ) -> BuildSummary:
     """Write ``manifest.json``, ``ground_truth.jsonl`` and ``fold_K/{train,test}.json``.
 
+    Each record holds one conversation drawn from the templates (the instruction and
+    reasoning other LLaVA trainers read, and what evaluation asks), plus its object
+    ``category`` and ``grasp`` (``[x, y, theta]``); the manifest holds the templates, so
+    that ``rt-grasp train`` draws each sample's instruction and reasoning anew every epoch.
+
     Args:
         samples: the source images (Cornell or Jacquard).
         out: output folder (created; existing build files are overwritten).
@@ -125,12 +130,15 @@ def build_dataset(
         family[sample.id] = _expand(sample, config, root, test_fold.get(sample.id))
     entries = [entry for members in family.values() for entry, _ in members]
 
-    records = {e.id: _record(e, config, templates) for e in entries}
+    prompts = PromptTemplates.from_library(
+        templates, (e.category for e in entries), config.format, config.decimals
+    )
+    records = {e.id: _record(e, config, prompts) for e in entries}
     fold_counts = _write_folds(out, folds, family, records)
     write_ground_truth(out / GROUND_TRUTH, entries)
     if config.materialize:
         _materialize(out / MATERIALIZED_DIR, samples, family, progress)
-    manifest = _manifest(config, source, root, len(samples), len(entries), fold_counts, templates)
+    manifest = _manifest(config, source, root, len(samples), len(entries), fold_counts, prompts)
     write_json(out / MANIFEST, manifest)
     return BuildSummary(out, len(samples), len(entries), fold_counts, time.perf_counter() - start)
 
@@ -174,22 +182,19 @@ def _image_name(sample_id: str, relative: str, config: BuildConfig) -> str:
     return f"{sample_id}{MATERIALIZED_EXT}" if config.materialize else relative
 
 
-def _record(entry: GroundTruth, config: BuildConfig, templates: TemplateLibrary) -> dict[str, Any]:
+def _record(entry: GroundTruth, config: BuildConfig, prompts: PromptTemplates) -> dict[str, Any]:
     """One LLaVA conversation; every random choice is seeded by the sample id."""
     rng = random.Random(f"{config.seed}:{entry.id}")
     rect = GraspRectangle(entry.corners[rng.randrange(len(entry.corners))])
     pose = rect.to_pose(*entry.image_size)
-    reasoning = (
-        templates.reasoning_for(entry.category, rng) if config.format.has_reasoning else None
-    )
-    answer = render_answer(config.format, pose, reasoning, config.decimals)
     record: dict[str, Any] = {
         "id": entry.id,
         "image": entry.image,
-        "conversations": [human_turn(templates.instruction(rng)), gpt_turn(answer)],
+        "conversations": prompts.conversation(entry.category, pose, rng),
         "source_id": entry.source_id,
         "category": entry.category,
         "object": entry.object_id,
+        "grasp": [pose.x, pose.y, pose.theta],
     }
     if entry.augmentation is not None:
         record["augmentation"] = entry.augmentation.to_dict()
@@ -245,7 +250,7 @@ def _manifest(
     n_source: int,
     n_samples: int,
     fold_counts: list[dict[str, int]],
-    templates: TemplateLibrary,
+    prompts: PromptTemplates,
 ) -> dict[str, Any]:
     return {
         "version": FORMAT_VERSION,
@@ -261,5 +266,5 @@ def _manifest(
         "image_folder": MATERIALIZED_DIR if config.materialize else str(root),
         "augmentation_config": asdict(config.augmentation),
         "counts": {"source_images": n_source, "samples": n_samples, "folds": fold_counts},
-        "instructions": list(templates.instructions),
+        **prompts.to_manifest(),
     }

@@ -2,14 +2,17 @@
 
 ::
 
-    OUT/manifest.json          what was built, and from where (image_folder)
+    OUT/manifest.json          what was built, from where (image_folder), the prompt templates
     OUT/ground_truth.jsonl     every sample's rectangles, for evaluation
     OUT/fold_K/train.json      LLaVA conversation records
     OUT/fold_K/test.json
     OUT/images/                rendered images (only with --materialize)
 
 A record's ``image`` is relative to the manifest's ``image_folder``. A record with an
-``augmentation`` key shows its source image transformed by those parameters.
+``augmentation`` key shows its source image transformed by those parameters. A record's
+``category`` and ``grasp`` (``[x, y, theta]``, the pose its answer gives) let training draw
+its conversation anew from the manifest's ``instructions`` and ``reasoning`` texts (see
+:mod:`rt_grasp_ros.prompts.conversation`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from rt_grasp_ros.data.build import BuildConfig, build_dataset
 from rt_grasp_ros.data.cornell import load_cornell
 from rt_grasp_ros.data.images import write_rgb
 from rt_grasp_ros.pipeline.trials import DemoTrial, InProcessTrials
-from rt_grasp_ros.prompts.templates import load_templates
 from rt_grasp_ros.sim.export import export_cornell, render_scene
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.trials import TrialConfig, run_trials
@@ -125,11 +124,8 @@ def _train(out: Path, cornell: Path, options: DemoOptions, console: Console) -> 
     from rt_grasp_ros.vlm.config import load_train_config
     from rt_grasp_ros.vlm.train import train
 
-    # One instruction, so that a few CPU minutes of training learn from the images alone.
-    instructions = out / "instructions.yaml"
-    first = load_templates().instructions[0]
-    instructions.write_text(f'version: 1\ninstructions:\n  - "{first}"\n', encoding="utf-8")
-    templates = load_templates(None, instructions)
+    # The shipped templates: training draws each crop's instruction and reasoning anew every
+    # epoch, so the model learns the grasps from the images alone.
     data = out / "data"
     samples = load_cornell(cornell)
     build_dataset(
@@ -137,8 +133,7 @@ def _train(out: Path, cornell: Path, options: DemoOptions, console: Console) -> 
         data,
         BuildConfig(folds=1),
         {"kind": "cornell", "root": str(cornell)},
-        templates,
-        False,
+        progress=False,
     )
     overrides = [f"optim.max_steps={options.steps}"] if options.steps else []
     result = train(

@@ -52,16 +52,20 @@ class TemplateLibrary:
             return name
         return self.aliases.get(name)
 
-    def reasoning_for(self, category: str | None, rng: random.Random) -> str:
-        """One reasoning text for ``category``; a generic one (logged once) if unknown."""
+    def reasoning_options(self, category: str | None) -> tuple[str, ...]:
+        """The reasoning texts for ``category``; the generic ones (logged once) if unknown."""
         canonical = self.canonical(category)
         if canonical is not None:
-            return rng.choice(self.reasoning[canonical])
+            return self.reasoning[canonical]
         shown = normalise_category(category) if category else "object"
         if shown not in self._warned:
             self._warned.add(shown)
             log.warning("no reasoning templates for category %r; using the generic ones", shown)
-        return rng.choice(self.generic).format(category=shown)
+        return tuple(t.format(category=shown) for t in self.generic)
+
+    def reasoning_for(self, category: str | None, rng: random.Random) -> str:
+        """One reasoning text for ``category``; a generic one (logged once) if unknown."""
+        return rng.choice(self.reasoning_options(category))
 
     def instruction(self, rng: random.Random) -> str:
         """One instruction text."""

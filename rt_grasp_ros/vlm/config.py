@@ -81,10 +81,11 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which fold to train on, the longest conversation, and whether to keep encoded examples.
+    """Which fold to train on, the longest conversation, and whether to keep images.
 
-    ``cache_examples`` keeps each encoded example in memory after its first use; it helps
-    small datasets of fixed images (augmented records are rendered anew each time anyway).
+    ``cache_examples`` keeps each sample's processed image and prompt in memory, for the next
+    use with the same instruction; it helps small datasets of fixed images (memory grows with
+    images x instructions).
     """
 
     fold: int = 0

@@ -111,9 +111,22 @@ def _segments(processor: Any, messages: Sequence[dict[str, Any]]) -> list[tuple[
 
 
 def encode_training(
-    processor: Any, messages: Sequence[dict[str, Any]], image: Any, max_length: int
+    processor: Any,
+    messages: Sequence[dict[str, Any]],
+    image: Any,
+    max_length: int,
+    prompt_cache: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Inputs and answer-only labels for one conversation (1-D tensors, no batch dimension)."""
+    """Inputs and answer-only labels for one conversation (1-D tensors, no batch dimension).
+
+    Args:
+        processor: the model's processor.
+        messages: the conversation; the image rides on the first user turn.
+        image: the image, or a callable that returns it (called only when it is processed).
+        max_length: the longest conversation allowed, in tokens.
+        prompt_cache: the processor's outputs for the first prompt of this image, by text;
+            given a dict, it is read and filled, so an image is processed once per prompt.
+    """
     torch = require("torch", "training")
     tokenizer = processor.tokenizer
     ids: list[int] = []
@@ -121,7 +134,7 @@ def encode_training(
     extra: dict[str, Any] = {}
     for k, (text, is_answer) in enumerate(p for p in _segments(processor, messages) if p[0]):
         if k == 0:
-            enc = processor(text=[text], images=[image], return_tensors="pt")
+            enc = _encode_first(processor, text, image, prompt_cache)
             piece = enc["input_ids"][0].tolist()
             extra = {key: value for key, value in enc.items() if key not in SEQUENCE_KEYS}
             if "mm_token_type_ids" in enc:
@@ -148,6 +161,19 @@ def encode_training(
     for key, value in extra.items():
         out[key] = value[0] if key == "pixel_values" and value.dim() == 4 else value
     return out
+
+
+def _encode_first(
+    processor: Any, text: str, image: Any, cache: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The processor's output for the prompt that carries the image (from ``cache`` if there)."""
+    if cache is not None and text in cache:
+        return cache[text]
+    picture = image() if callable(image) else image
+    enc = processor(text=[text], images=[picture], return_tensors="pt")
+    if cache is not None:
+        cache[text] = enc
+    return enc
 
 
 def collate(

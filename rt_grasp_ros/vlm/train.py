@@ -21,6 +21,7 @@ from rt_grasp_ros.data.records import BuiltDataset, GroundTruth, open_built_data
 from rt_grasp_ros.errors import ConfigError, DatasetError
 from rt_grasp_ros.eval.scoring import evaluate_answers
 from rt_grasp_ros.optional import require
+from rt_grasp_ros.prompts.conversation import PromptTemplates
 from rt_grasp_ros.prompts.templates import load_templates
 from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
 from rt_grasp_ros.vlm.checkpoint import WEIGHTS_FILE, CheckpointInfo, load_weights, save_checkpoint
@@ -84,7 +85,7 @@ def evaluate_records(
     return report.accuracy, report.count("unparsable")
 
 
-def _trainer_classes() -> tuple[type, type]:
+def _trainer_classes() -> tuple[type, type, type]:
     transformers = require("transformers", "training")
 
     class GraspTrainer(transformers.Trainer):
@@ -149,7 +150,20 @@ def _trainer_classes() -> tuple[type, type]:
                 failures,
             )
 
-    return GraspTrainer, ValidationCallback
+    class EpochCallback(transformers.TrainerCallback):
+        """Tells the training set which epoch starts, so it draws that epoch's prompts.
+
+        ``state.epoch`` is the epoch reached (the fraction is the part done), also after
+        resuming from a checkpoint.
+        """
+
+        def __init__(self, dataset: ConversationDataset) -> None:
+            self.dataset = dataset
+
+        def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.dataset.set_epoch(int(state.epoch or 0))
+
+    return GraspTrainer, ValidationCallback, EpochCallback
 
 
 @dataclass
@@ -196,17 +210,27 @@ def prepare_base(config: TrainConfig, dataset: BuiltDataset, output: Path) -> tu
         return config.model.base, config.model.base
     base_dir = output / TINY_BASE
     if not (base_dir / "config.json").exists():
-        lib = load_templates()
-        corpus = (
-            [t for ts in lib.reasoning.values() for t in ts]
-            + list(lib.instructions)
-            + list(lib.generic)
-        )
-        for fold in range(dataset.num_folds):
-            for r in dataset.records(fold, "train"):
-                corpus += [turn["value"] for turn in r["conversations"]]
-        build_tiny(config.model.tiny, corpus, base_dir)
+        build_tiny(config.model.tiny, tokenizer_corpus(dataset), base_dir)
     return str(base_dir), TINY_BASE
+
+
+def tokenizer_corpus(dataset: BuiltDataset) -> list[str]:
+    """Texts a tiny model's tokenizer learns from: templates and the dataset's conversations."""
+    lib = load_templates()
+    corpus = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
+    corpus += list(lib.generic)
+    prompts = dataset_prompts(dataset)
+    if prompts is not None:
+        corpus += list(prompts.instructions) + [t for ts in prompts.reasoning.values() for t in ts]
+    for fold in range(dataset.num_folds):
+        for r in dataset.records(fold, "train"):
+            corpus += [turn["value"] for turn in r["conversations"]]
+    return corpus
+
+
+def dataset_prompts(dataset: BuiltDataset) -> PromptTemplates | None:
+    """The prompt templates a built dataset stores (None for datasets built before them)."""
+    return PromptTemplates.from_manifest(dataset.manifest, str(dataset.root / "manifest.json"))
 
 
 def train(
@@ -253,7 +277,7 @@ def train(
         val_records,
         dataset.ground_truth() if val_records else {},
     )
-    trainer_cls, callback_cls = _trainer_classes()
+    trainer_cls, callback_cls, epoch_cls = _trainer_classes()
     device = next(model.parameters()).device
     args = transformers.TrainingArguments(
         output_dir=str(output / "trainer"),
@@ -284,13 +308,15 @@ def train(
         backbone.family,
         config.data.max_length,
         cache=config.data.cache_examples,
+        prompts=dataset_prompts(dataset),
+        seed=config.seed,
     )
     trainer = trainer_cls(
         model=model,
         args=args,
         train_dataset=dataset_obj,
         data_collator=partial(collate, pad_token_id=backbone.processor.tokenizer.pad_token_id),
-        callbacks=[callback_cls(run)],
+        callbacks=[callback_cls(run), epoch_cls(dataset_obj)],
         trainable_only=config.strategy != "lora",
     )
     trainer.train(resume_from_checkpoint=resume or None)

@@ -12,7 +12,8 @@ from rt_grasp_ros.data.records import open_built_dataset
 from rt_grasp_ros.data.stats import dataset_stats
 from rt_grasp_ros.errors import ConfigError, DatasetError
 from rt_grasp_ros.eval.sources import EvaluationSet
-from rt_grasp_ros.prompts import parse_answer
+from rt_grasp_ros.prompts import load_templates, parse_answer
+from rt_grasp_ros.prompts.conversation import PromptTemplates
 
 
 def build(cornell_dir, out, **kw):
@@ -60,6 +61,26 @@ def test_reasoning_follows_category_and_format(cornell_dir, tmp_path):
     a = open_built_dataset(tmp_path / "a").records(0, "train")
     assert all("pen" in r["conversations"][1]["value"].lower() for r in rt)
     assert all(r["conversations"][1]["value"].startswith("[") for r in a)
+
+
+def test_records_keep_category_and_grasp_and_the_manifest_the_templates(cornell_dir, tmp_path):
+    build(cornell_dir, tmp_path / "out", augment=1, folds=1)
+    ds = open_built_dataset(tmp_path / "out")
+    prompts = PromptTemplates.from_manifest(ds.manifest, "manifest.json")
+    lib = load_templates()
+    assert prompts.instructions == lib.instructions
+    assert prompts.reasoning == {"pen": lib.reasoning["pen"]}
+    assert ds.manifest["instructions"][0] == lib.instructions[0]  # what prediction asks
+    records = ds.records(0, "train")
+    for r in records:
+        human, gpt = r["conversations"]
+        parsed = parse_answer(gpt["value"])
+        assert [parsed.pose.x, parsed.pose.y, parsed.pose.theta] == pytest.approx(
+            r["grasp"], abs=5e-4
+        )
+        assert r["category"] == "pen" and parsed.reasoning in lib.reasoning["pen"]
+        assert human["value"].removeprefix("<image>\n") in lib.instructions
+    assert len({r["conversations"][0]["value"] for r in records}) > 1
 
 
 def test_build_is_deterministic(cornell_dir, tmp_path):

@@ -93,12 +93,25 @@ def test_resume_continues_from_the_saved_step(tiny_base, tiny_data, tmp_path, mo
     import dataclasses
 
     from rt_grasp_ros.vlm import train as train_module
+    from rt_grasp_ros.vlm.dataset import ConversationDataset
 
+    epochs: list[int] = []
+    real_set_epoch = ConversationDataset.set_epoch
+
+    def set_epoch(self, epoch):
+        if not epochs or epochs[-1] != epoch:
+            epochs.append(epoch)
+        real_set_epoch(self, epoch)
+
+    monkeypatch.setattr(ConversationDataset, "set_epoch", set_epoch)
     out = tmp_path / "ckpt"
     first = train(short_config(tiny_base, "projector"), tiny_data.root, out, progress=False)
     assert (out / "trainer" / "checkpoint-2").exists() and (
         out / "trainer" / "checkpoint-3"
     ).exists()
+    # 8 samples, 4 per step: steps 1-2 are epoch 0, step 3 starts epoch 1.
+    assert epochs == [0, 1]
+    epochs.clear()
     loaded = []
     real = train_module.load_weights
     monkeypatch.setattr(
@@ -108,6 +121,7 @@ def test_resume_continues_from_the_saved_step(tiny_base, tiny_data, tmp_path, mo
     cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, max_steps=5))
     result = train(cfg, tiny_data.root, out, resume=True, progress=False)
     assert result.steps == 5
+    assert epochs == [1, 2]  # resumed inside epoch 1: its prompts, then epoch 2's
     assert loaded == [out / "trainer" / "checkpoint-3" / "weights.safetensors"]
     steps = [s for s, _ in result.losses]
     assert steps == [1, 2, 3, 4, 5]  # the first three come from the restored history, not a rerun

@@ -243,7 +243,7 @@ def make_sliding_door(rng: np.random.Generator) -> ArticulatedSpec:
 
 def make_sliding_window(rng: np.random.Generator) -> ArticulatedSpec:
     """A sash window: the counterweighted lower sash slides up; a lift block on its rail."""
-    wd, hw, depth = rng.uniform(0.32, 0.4), rng.uniform(0.42, 0.5), 0.05
+    wd, hw, depth = rng.uniform(0.32, 0.4), rng.uniform(0.52, 0.6), 0.05
     fx, cy = rng.uniform(0.5, 0.56), rng.uniform(-0.03, 0.03)
     cx, sill = fx + depth / 2, 0.03
     static = [
@@ -262,14 +262,14 @@ def make_sliding_window(rng: np.random.Generator) -> ArticulatedSpec:
     ]
     face = x_sash - 0.016
     # A long lift keeps the arm, which reaches down onto it, in front of the frame's head.
-    lift = box("lift", (face - 0.045, cy, sill + 0.03), (0.045, 0.03, 0.006), "handle")
+    lift = box("lift", (face - 0.055, cy, sill + 0.03), (0.055, 0.03, 0.006), "handle")
     return ArticulatedSpec(
         kind="sliding_window",
         joint_type="slide",
         axis=(0.0, 0.0, 1.0),
         anchor=(x_sash, cy, sill),
         joint_range=(0.0, sash_h - 0.03),
-        suction_point=(face - 0.07, cy, sill + 0.036),
+        suction_point=(face - 0.09, cy, sill + 0.036),
         suction_normal=(0.0, 0.0, 1.0),
         static=tuple(static),
         part=in_part_frame([*part, lift], (x_sash, cy, sill)),

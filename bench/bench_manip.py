@@ -23,11 +23,11 @@ import numpy as np
 
 from rt_grasp_ros.manip.collect import CollectConfig, collect
 from rt_grasp_ros.manip.evaluate import EvalConfig, evaluate
-from rt_grasp_ros.manip.parallel import process_pool
 from rt_grasp_ros.manip.policies import oracle_policy
 from rt_grasp_ros.manip.scene import manip_scene
 from rt_grasp_ros.manip.trial import PullConfig, execute_contact
 from rt_grasp_ros.sim.articulated import ARTICULATED, CATEGORIES
+from rt_grasp_ros.sim.pool import process_pool
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.world import World
 

@@ -29,7 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     trials = sub.add_parser("trials", help="run seeded grasp trials and print the success rate")
     trials.add_argument("--gripper", choices=["parallel", "suction"], default="parallel")
-    trials.add_argument("--source", choices=["oracle", "random"], default="oracle")
+    trials.add_argument("--source", choices=["oracle", "random", "model"], default="oracle")
+    trials.add_argument(
+        "--model",
+        default="default",
+        help="with --source model: a checkpoint (default: the shipped embedded model)",
+    )
     trials.add_argument("--n", type=int, default=20)
     trials.add_argument("--seed", type=int, default=0, help="first seed")
     trials.add_argument("--categories", nargs="+", metavar="CATEGORY")
@@ -50,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dataset.add_argument("--views", type=int, default=4, help="placements per object")
     dataset.add_argument("--seed", type=int, default=0)
     dataset.add_argument("--categories", nargs="+", metavar="CATEGORY")
+    dataset.add_argument("--workers", type=int, default=1, help="rendering processes")
     dataset.add_argument("--no-progress", action="store_true")
     dataset.set_defaults(func=run_dataset)
 
@@ -86,7 +92,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 def run_trials_cmd(args: argparse.Namespace) -> int:
     """Run trials and print the success rate."""
-    from rt_grasp_ros.sim.trials import TrialConfig, run_trials
+    from rt_grasp_ros.sim.trials import TrialConfig, run_trial, run_trials
 
     config = TrialConfig(
         gripper=args.gripper,
@@ -94,7 +100,13 @@ def run_trials_cmd(args: argparse.Namespace) -> int:
         categories=tuple(args.categories) if args.categories else None,
         grasp_force=args.force,
     )
-    summary = run_trials(args.n, config, seed=args.seed, progress=not args.json)
+    trial = run_trial
+    if config.source.value == "model":
+        from rt_grasp_ros.pipeline.trials import model_trial
+        from rt_grasp_ros.vlm.predictor import GraspPredictor
+
+        trial = model_trial(GraspPredictor.from_pretrained(args.model, dtype="float32"))
+    summary = run_trials(args.n, config, seed=args.seed, progress=not args.json, trial=trial)
     if args.json:
         print_json(summary.to_json(with_trials=args.details))
         return 0
@@ -109,6 +121,12 @@ def run_trials_cmd(args: argparse.Namespace) -> int:
     out = console()
     out.print(table)
     out.print(f"success rate: {100 * summary.success_rate:.1f} %")
+    data = summary.to_json()
+    if "object_named" in data:
+        out.print(
+            "object named correctly in the reasoning: "
+            f"{data['object_named']}/{len(summary.results)}"
+        )
     for kind, n in summary.to_json()["failures"].items():
         example = next(r for r in summary.results if r.failure == kind)
         out.print(f"  failed ({n}x): {kind}, e.g. seed {example.seed}: {example.reason}")
@@ -135,7 +153,13 @@ def run_dataset(args: argparse.Namespace) -> int:
         n_objects=1, categories=tuple(args.categories) if args.categories else None
     )
     stems = export_cornell(
-        args.out, args.objects, args.views, args.seed, config, progress=not args.no_progress
+        args.out,
+        args.objects,
+        args.views,
+        args.seed,
+        config,
+        progress=not args.no_progress,
+        workers=args.workers,
     )
     print(
         f"wrote {len(stems)} images of {args.objects} objects to {args.out} "

@@ -26,12 +26,12 @@ from tqdm import tqdm
 from rt_grasp_ros.errors import ConfigError, RtGraspError
 from rt_grasp_ros.manip.contact import ContactPose
 from rt_grasp_ros.manip.dataset import ATTEMPTS, MANIFEST, build_tasks, summarize, write_sample
-from rt_grasp_ros.manip.parallel import process_pool
 from rt_grasp_ros.manip.policies import object_masks, surface_at
 from rt_grasp_ros.manip.scene import ViewRandomization, manip_scene
 from rt_grasp_ros.manip.trial import PullConfig, execute_contact
 from rt_grasp_ros.sim.affordance import affordance_map
 from rt_grasp_ros.sim.articulated import CATEGORIES, TRAIN_CATEGORIES
+from rt_grasp_ros.sim.pool import process_pool
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.world import World
 

@@ -20,12 +20,12 @@ import numpy as np
 from tqdm import tqdm
 
 from rt_grasp_ros.errors import ConfigError, RtGraspError
-from rt_grasp_ros.manip.parallel import process_pool
 from rt_grasp_ros.manip.policies import make_policy
 from rt_grasp_ros.manip.scene import ViewRandomization, manip_scene
 from rt_grasp_ros.manip.tasks import load_task_formats
 from rt_grasp_ros.manip.trial import OFF_PART, PullConfig, execute_contact, on_movable_part
 from rt_grasp_ros.sim.articulated import CATEGORIES, TEST_CATEGORIES, TRAIN_CATEGORIES
+from rt_grasp_ros.sim.pool import process_pool
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.world import World
 

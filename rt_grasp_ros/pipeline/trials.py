@@ -6,6 +6,7 @@ model (or the ground truth) choose, and did the robot lift the object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.grasp.target import ImageGrasp
 from rt_grasp_ros.planning.plan import CropSpec, PlannedGrasp, PlanOptions, plan_grasp
 from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene, object_view
-from rt_grasp_ros.sim.trials import TrialConfig, run_scene_trial
+from rt_grasp_ros.sim.trials import TrialConfig, TrialResult, run_scene_trial, run_trial
 
 
 @dataclass
@@ -74,18 +75,9 @@ class InProcessTrials:
 
     def model(self, seed: int, view: int) -> DemoTrial:
         """The model's grasp on the workspace crop, executed by the grasp skill."""
-        plans: list[PlannedGrasp] = []
-
-        def choose(world: Any, frame: Any, rng: Any) -> ImageGrasp:
-            cam = world.spec.config.camera
-            options = PlanOptions(crop=CropSpec(cam.crop, center_point=cam.target))
-            plans.append(plan_grasp(self.predictor, frame, options=options))
-            if plans[-1].image is None:
-                raise RtGraspError(plans[-1].reason)
-            return plans[-1].image
-
-        result = run_scene_trial(demo_scene(seed, view), TrialConfig(), choose)
-        plan = plans[-1]
+        chooser = ModelChooser(self.predictor)
+        result = run_scene_trial(demo_scene(seed, view), TrialConfig(source="model"), chooser)
+        plan = chooser.plans[-1]
         return DemoTrial(
             result.category,
             result.success,
@@ -94,3 +86,44 @@ class InProcessTrials:
             plan.crop.frame.rgb,
             plan.prediction.pose if plan.prediction else None,
         )
+
+
+class ModelChooser:
+    """Chooses a trial's grasp with a model: ``plan_grasp`` on the scene camera's workspace crop.
+
+    Keeps every plan it made (``plans``), so that a trial can report what the model said.
+    """
+
+    def __init__(self, predictor: Any, instruction: str | None = None) -> None:
+        self.predictor = predictor
+        self.instruction = instruction
+        self.plans: list[PlannedGrasp] = []
+
+    def __call__(self, world: Any, frame: Any, rng: Any) -> ImageGrasp:
+        """The model's grasp in the full image's pixels."""
+        cam = world.spec.config.camera
+        options = PlanOptions(crop=CropSpec(cam.crop, center_point=cam.target))
+        self.plans.append(plan_grasp(self.predictor, frame, self.instruction, options))
+        if self.plans[-1].image is None:
+            raise RtGraspError(self.plans[-1].reason)
+        return self.plans[-1].image
+
+
+def model_trial(predictor: Any) -> Callable[[int, TrialConfig], TrialResult]:
+    """One seeded trial (as :func:`run_trial`) with the model's grasp, keeping its answer.
+
+    The result's ``named`` is the object category the answer's reasoning names first.
+    """
+    from rt_grasp_ros.prompts.parser import mentioned_category
+    from rt_grasp_ros.sim.objects import CATEGORIES
+
+    def trial(seed: int, config: TrialConfig) -> TrialResult:
+        chooser = ModelChooser(predictor)
+        result = run_trial(seed, config, chooser)
+        plan = chooser.plans[-1] if chooser.plans else None
+        if plan is not None and plan.prediction is not None:
+            result.answer = plan.prediction.text
+            result.named = mentioned_category(result.answer, tuple(CATEGORIES))
+        return result
+
+    return trial

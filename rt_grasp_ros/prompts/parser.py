@@ -69,3 +69,19 @@ def parse_answer(text: str) -> ParsedAnswer:
     return ParsedAnswer(
         pose=GraspPose(x, y, float(wrap_angle(theta))), reasoning=reasoning, raw_theta=theta
     )
+
+
+def mentioned_category(text: str, categories: list[str] | tuple[str, ...]) -> str | None:
+    """The category of ``categories`` whose name the text mentions first (None: none).
+
+    Names match as whole words, ``_`` and spaces alike (``toy_block`` matches "toy block");
+    the category is returned as given.
+    """
+    first: tuple[int, str] | None = None
+    for category in categories:
+        words = re.split(r"[\s_]+", category.strip().lower())
+        pattern = r"\b" + r"[\s_]+".join(map(re.escape, words)) + r"s?\b"
+        match = re.search(pattern, text.lower())
+        if match and (first is None or match.start() < first[0]):
+            first = (match.start(), category)
+    return first[1] if first else None

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from tqdm import tqdm
 from rt_grasp_ros.data.cornell import write_cornell_sample
 from rt_grasp_ros.data.images import write_rgb
 from rt_grasp_ros.data.objects import ObjectInfo, write_object_map
+from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.grasp.rectangle import GraspRectangle
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.sim.grasps import ground_truth_grasps, suction_targets
+from rt_grasp_ros.sim.pool import process_pool
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene, object_view
 from rt_grasp_ros.sim.world import World
@@ -165,34 +168,54 @@ def export_cornell(
     seed: int = 0,
     config: SceneConfig | None = None,
     progress: bool = True,
+    workers: int = 1,
 ) -> list[str]:
     """Render :func:`object_views` scenes as a Cornell-layout dataset.
 
     Images are the 400x400 workspace crops; rectangles are in crop pixels; depth is a float
-    TIFF (metres); ``objects.csv`` gives each image's object instance and category.
+    TIFF (metres); ``objects.csv`` gives each image's object instance and category. With
+    ``workers`` > 1 the scenes render in that many processes; the files are the same.
     """
-    stems, mapping = [], {}
-    scenes = object_views(n_objects, views, seed, config)
-    for index, (spec, object_id) in enumerate(
-        tqdm(scenes, desc="scenes", disable=not progress), start=100
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
+    jobs = [
+        (index, spec, object_id)
+        for index, (spec, object_id) in enumerate(
+            object_views(n_objects, views, seed, config), start=100
+        )
+    ]
+    render = partial(_export_crop, out=out)
+    mapping: dict[str, ObjectInfo] = {}
+    with (
+        process_pool(workers) as pool,
+        tqdm(total=len(jobs), desc="scenes", disable=not progress) as bar,
     ):
-        world, _ = settled_world(spec)
-        with world:
-            frame = world.render()
-            crop = world.workspace_crop(frame)
-            x0, y0 = crop.origin
-            rgb, depth = crop.frame.rgb, np.nan_to_num(crop.frame.depth)
-            rects = [
-                GraspRectangle(g.rectangle.corners - [x0, y0])
-                for g in ground_truth_grasps(world, frame)
-            ]
-        size = crop.size[0]
-        rects = [r for r in rects if 0 <= r.center[0] < size and 0 <= r.center[1] < size]
-        if not rects:
-            continue
-        stem = f"pcd{index:04d}"
-        write_cornell_sample(out, stem, rgb, rects, (), depth)
-        mapping[stem] = ObjectInfo(object_id, spec.objects[0].spec.category)
-        stems.append(stem)
+        results = pool.imap(render, jobs, chunksize=4) if pool is not None else map(render, jobs)
+        for result in results:
+            bar.update()
+            if result is not None:
+                mapping[result[0]] = result[1]
     write_object_map(out / "objects.csv", mapping)
-    return stems
+    return sorted(mapping)
+
+
+def _export_crop(job: tuple[int, SceneSpec, str], out: Path) -> tuple[str, ObjectInfo] | None:
+    """Render one scene's crop with its rectangles; None when no grasp falls inside it."""
+    index, spec, object_id = job
+    world, _ = settled_world(spec)
+    with world:
+        frame = world.render()
+        crop = world.workspace_crop(frame)
+        x0, y0 = crop.origin
+        rgb, depth = crop.frame.rgb, np.nan_to_num(crop.frame.depth)
+        rects = [
+            GraspRectangle(g.rectangle.corners - [x0, y0])
+            for g in ground_truth_grasps(world, frame)
+        ]
+    size = crop.size[0]
+    rects = [r for r in rects if 0 <= r.center[0] < size and 0 <= r.center[1] < size]
+    if not rects:
+        return None
+    stem = f"pcd{index:04d}"
+    write_cornell_sample(out, stem, rgb, rects, (), depth)
+    return stem, ObjectInfo(object_id, spec.objects[0].spec.category)

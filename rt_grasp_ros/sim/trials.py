@@ -29,6 +29,7 @@ class GraspSource(str, Enum):
 
     ORACLE = "oracle"
     RANDOM = "random"
+    MODEL = "model"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,9 @@ class TrialConfig:
 
     Attributes:
         gripper: ``parallel`` or ``suction``.
-        source: ``oracle`` (ground truth) or ``random`` (uniform over the workspace crop).
+        source: ``oracle`` (ground truth), ``random`` (uniform over the workspace crop) or
+            ``model`` (a grasp model on the workspace crop; its chooser is passed to
+            :func:`run_trials`).
         categories: object categories to draw from (default: every category the gripper can
             pick: all for the parallel gripper, those with suction points for suction).
         grasp_force: squeeze force of the Franka Hand (N).
@@ -82,7 +85,11 @@ class Failure(str, Enum):
 
 @dataclass
 class TrialResult:
-    """The outcome of one trial: ``failure`` is its kind, ``reason`` the details."""
+    """The outcome of one trial: ``failure`` is its kind, ``reason`` the details.
+
+    Model trials also keep the model's ``answer`` and the object category its reasoning
+    ``named`` (None if it named none).
+    """
 
     seed: int
     gripper: str
@@ -95,6 +102,8 @@ class TrialResult:
     grasp: dict[str, float] = field(default_factory=dict)
     sim_time: float = 0.0
     wall_time: float = 0.0
+    answer: str = ""
+    named: str | None = None
 
 
 def execute_image_grasp(
@@ -113,6 +122,8 @@ def choose_grasp(
     world: World, frame: RGBDFrame, config: TrialConfig, rng: np.random.Generator
 ) -> ImageGrasp:
     """A ground-truth grasp of the target object, or a uniformly random one in the crop."""
+    if config.source is GraspSource.MODEL:
+        raise ConfigError("model grasps need the model's chooser (see pipeline.trials)")
     if config.source is GraspSource.RANDOM:
         x0, y0 = world.workspace_crop(frame).origin
         size = world.spec.config.camera.crop
@@ -174,7 +185,7 @@ def run_scene_trial(
         return TrialResult(
             spec.seed,
             config.gripper.value,
-            config.source.value if chooser is None else "custom",
+            config.source.value,
             category,
             failure is None,
             reason,
@@ -254,13 +265,27 @@ class TrialSummary:
                 sorted(Counter(r.failure for r in self.results if r.failure).items())
             ),
         }
+        named = [r for r in self.results if r.answer]
+        if self.config.source is GraspSource.MODEL:
+            out["object_named"] = sum(r.named == r.category for r in self.results)
+            out["object_named_rate"] = out["object_named"] / len(self.results)
+            out["answered"] = len(named)
         if with_trials:
             out["results"] = [asdict(r) for r in self.results]
         return out
 
 
-def run_trials(n: int, config: TrialConfig, seed: int = 0, progress: bool = True) -> TrialSummary:
-    """Run ``n`` trials with seeds ``seed .. seed + n - 1``."""
+def run_trials(
+    n: int,
+    config: TrialConfig,
+    seed: int = 0,
+    progress: bool = True,
+    trial: Callable[[int, TrialConfig], TrialResult] = run_trial,
+) -> TrialSummary:
+    """Run ``n`` trials with seeds ``seed .. seed + n - 1``.
+
+    ``trial`` runs one seed (default :func:`run_trial`; model trials pass their own).
+    """
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
     results = []
@@ -270,6 +295,6 @@ def run_trials(n: int, config: TrialConfig, seed: int = 0, progress: bool = True
         disable=not progress,
     )
     for s in bar:
-        results.append(run_trial(s, config))
+        results.append(trial(s, config))
         bar.set_postfix(success=f"{sum(r.success for r in results)}/{len(results)}")
     return TrialSummary(config, results)

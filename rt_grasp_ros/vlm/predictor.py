@@ -23,6 +23,7 @@ from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
 from rt_grasp_ros.vlm.checkpoint import apply_adapter, is_checkpoint, load_checkpoint
 from rt_grasp_ros.vlm.consensus import Consensus, consensus
 from rt_grasp_ros.vlm.constrained import PoseGrammar
+from rt_grasp_ros.vlm.default import resolve_model
 from rt_grasp_ros.vlm.processing import assistant_message, prepare_image, render, user_message
 
 DEFAULT_MAX_NEW_TOKENS = 160
@@ -149,7 +150,11 @@ class GraspPredictor:
         device: str = "auto",
         **kwargs: Any,
     ) -> GraspPredictor:
-        """Load a trained checkpoint, or a base model (optionally with a LoRA adapter)."""
+        """Load a trained checkpoint, or a base model (optionally with a LoRA adapter).
+
+        ``model`` may be ``default``: the shipped embedded model (:mod:`rt_grasp_ros.vlm.default`).
+        """
+        model = resolve_model(model)
         if is_checkpoint(model):
             if adapter is not None:
                 raise RtGraspError(

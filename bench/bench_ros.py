@@ -8,7 +8,7 @@ Baselines measured in the same run:
 - Executor: oracle grasps through sim + grasp_executor over DDS vs `sim trials --source
   oracle` in-process, on the same seeds.
 
-Run: .venv/bin/python bench/bench_ros.py [--trials N]
+Run: .venv/bin/python bench/bench_ros.py [--trials N] [--only camera|plan|executor]
 """
 
 from __future__ import annotations
@@ -63,6 +63,22 @@ FRAME_PUBLISHER = textwrap.dedent(
         pubs[2].publish(conv.camera_info_to_msg(cam, stamp=stamp))
         next_t += period
         time.sleep(max(0.0, next_t - time.monotonic()))
+    """
+)
+
+
+# A plain rclpy /plan_grasp server that answers at once: the round trip of the same request
+# (images included) without the planner node, i.e. what the image transfer and DDS cost.
+ECHO_SERVER = textwrap.dedent(
+    """
+    import rclpy
+    from rt_grasp.srv import PlanGrasp
+    rclpy.init(); node = rclpy.create_node('plan_echo')
+    def answer(request, response):
+        response.success = True
+        return response
+    node.create_service(PlanGrasp, 'plan_echo', answer)
+    rclpy.spin(node)
     """
 )
 
@@ -163,10 +179,15 @@ def plan_overhead(n, log_dir: Path, model: Path, calls: int = 10) -> None:
     for _ in range(calls):
         predictor.predict(crop.frame.rgb, "pick up the object", constrained=True)
     local = (time.perf_counter() - t0) / calls
-    procs = [start(node("grasp_planner", f"model:={model}"), log_dir, "planner")]
+    procs = [
+        start(node("grasp_planner", f"model:={model}"), log_dir, "planner"),
+        start([sys.executable, "-c", ECHO_SERVER], log_dir, "echo"),
+    ]
     try:
         client = n.create_client(PlanGrasp, "plan_grasp")
+        echo = n.create_client(PlanGrasp, "plan_echo")
         client.wait_for_service(timeout_sec=60)
+        echo.wait_for_service(timeout_sec=60)
         f = crop.frame
         request = PlanGrasp.Request(
             instruction="pick up the object",
@@ -176,10 +197,16 @@ def plan_overhead(n, log_dir: Path, model: Path, calls: int = 10) -> None:
             camera_info=conv.camera_info_to_msg(f.camera, crop.origin),
         )
 
-        def call():
-            fut = client.call_async(request)
+        def call(c=client):
+            fut = c.call_async(request)
             spin_for(n, fut.done, 120)
             return fut.result()
+
+        call(echo)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            call(echo)
+        transfer = (time.perf_counter() - t0) / calls
 
         deadline = time.monotonic() + 120
         while "loading" in call().message and time.monotonic() < deadline:
@@ -198,6 +225,12 @@ def plan_overhead(n, log_dir: Path, model: Path, calls: int = 10) -> None:
         f"  /plan_grasp round trip {1000 * ros:.1f} ms, of which the node's own planning "
         f"{1000 * served:.1f} ms -> ROS overhead {1000 * (ros - served):.1f} ms "
         f"(conversions, a 400x400 RGB + depth request, DDS; ratio {ros / served:.2f})"
+    )
+    print(
+        f"  the same request to a plain rclpy server that answers at once: {1000 * transfer:.1f}"
+        " ms"
+        f" (image transfer + DDS) -> the planner node adds {1000 * (ros - served - transfer):.1f}"
+        " ms beyond it"
     )
 
 
@@ -254,20 +287,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--rate", type=float, default=240.0)
+    parser.add_argument(
+        "--only", choices=["camera", "plan", "executor"], help="run one of the three parts"
+    )
     args = parser.parse_args()
     rclpy.init()
     n = rclpy.create_node("bench_ros")
     with tempfile.TemporaryDirectory() as tmp:
         log_dir = Path(tmp)
-        camera_path(n, log_dir, args.rate)
+        if args.only in (None, "camera"):
+            camera_path(n, log_dir, args.rate)
         from rt_grasp_ros.prompts.templates import load_templates
         from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny
 
         lib = load_templates()
         texts = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
         model = build_tiny(TinySpec(family="llava"), texts, log_dir / "tiny")
-        plan_overhead(n, log_dir, model)
-        executor_vs_in_process(n, log_dir, args.trials)
+        if args.only in (None, "plan"):
+            plan_overhead(n, log_dir, model)
+        if args.only in (None, "executor"):
+            executor_vs_in_process(n, log_dir, args.trials)
     n.destroy_node()
     rclpy.try_shutdown()
 

@@ -12,18 +12,15 @@ from rt_grasp_ros.cli.common import console
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``demo`` command."""
     parser = subparsers.add_parser(
-        "demo", help="render, train the tiny model, and let it grasp in the simulator"
+        "demo", help="let the default model reason and grasp on the simulated robot, via ROS 2"
     )
     parser.add_argument("--out", type=Path, default=Path("runs/demo"))
-    parser.add_argument("--objects", type=int, default=12, help="object instances to learn")
-    parser.add_argument("--views", type=int, default=4, help="training placements per object")
-    parser.add_argument("--steps", type=int, help="training steps (default: the config's)")
     parser.add_argument(
-        "--seen-stride",
-        type=int,
-        default=4,
-        help="try every Nth trained placement (default 4: one per object)",
+        "--model", default="default", help="grasp model (default: the shipped embedded model)"
     )
+    parser.add_argument("--unseen", type=int, default=12, help="trials on unseen scenes")
+    parser.add_argument("--trained", type=int, default=6, help="trials on trained-on scenes")
+    parser.add_argument("--random", type=int, default=10, help="random-grasp trials")
     parser.add_argument(
         "--in-process",
         action="store_true",
@@ -41,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         console().print("no rclpy: the trials run in-process (`make` installs ROS 2)")
         ros = False
     options = DemoOptions(
-        objects=args.objects, views=args.views, steps=args.steps, seen_stride=args.seen_stride
+        model=args.model, unseen=args.unseen, trained=args.trained, random_trials=args.random
     )
     run_demo(args.out, options, console(), ros=ros)
     return 0

@@ -19,7 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict", help="predict a grasp for an image (and refine it by conversation)"
     )
-    parser.add_argument("--model", required=True, help="checkpoint, base model id or path")
+    parser.add_argument(
+        "--model",
+        default="default",
+        help="checkpoint, base model id or path (default: the shipped embedded model)",
+    )
     parser.add_argument(
         "--adapter", type=Path, help="LoRA adapter (or checkpoint) for a base --model"
     )

@@ -33,6 +33,7 @@ SHIPPED_FILES = (
     "base",
     "train_log.json",
     "training_curve.png",
+    "recipe.json",
 )
 
 
@@ -100,6 +101,8 @@ def reproduce(
         {"kind": "cornell", "root": str(cornell)},
     )
     report["samples"] = {"crops": len(samples), **build.folds[0]}
+    held_out = json.loads((out / "data" / "fold_0" / "test.json").read_text(encoding="utf-8"))
+    report["held_out_instances"] = sorted({r["object"] for r in held_out})
     console.print(
         f"{len(samples)} crops: {build.folds[0]['train']} to train on, "
         f"{build.folds[0]['test']} of unseen instances held out"
@@ -116,7 +119,9 @@ def reproduce(
         f"{result.steps} steps in {result.seconds / 60:.1f} min; rectangle-metric accuracy on "
         f"held-out crops {100 * result.validation[-1][1]:.1f} % -> {out / 'model'}"
     )
-    (out / "recipe.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    for folder in (out, out / "model"):
+        text = json.dumps(report, indent=1) + "\n"
+        (folder / "recipe.json").write_text(text, encoding="utf-8")
     if install:
         target = install_checkpoint(out / "model", default_model_dir())
         console.print(f"installed as the default model: {target}")

@@ -1,12 +1,12 @@
-"""The demo on the embedded robot: see, learn to reason and grasp, act.
+"""The demo on the embedded robot: see, reason, act.
 
 1. Render a seeded scene with its ground-truth grasps.
 2. Grasp at random: the floor of the scale.
-3. Render object instances from several placements into a Cornell-layout dataset.
-4. Build the reasoning-tuning dataset and train the tiny model on the CPU.
-5. Bring the ROS 2 stack up (sim, camera, planner with the model, executor) and grasp through
-   it: ground truth (the ceiling of the scale), then the model on each workspace crop, on the
-   placements it trained on and on new placements of the same objects.
+3. Load the default model (a tiny LLaVA trained on simulator crops, shipped in the package;
+   ``rt-grasp model reproduce`` rebuilds it) or the one given.
+4. Bring the ROS 2 stack up (sim, camera, planner with the model, executor) and grasp through
+   it: ground truth (the ceiling of the scale), then the model on each workspace crop, on
+   scenes it never saw (new instances in new placements) and on scenes it trained on.
 """
 
 from __future__ import annotations
@@ -24,30 +24,36 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
-from rt_grasp_ros.data.build import BuildConfig, build_dataset
-from rt_grasp_ros.data.cornell import load_cornell
 from rt_grasp_ros.data.images import write_rgb
 from rt_grasp_ros.pipeline.trials import DemoTrial, InProcessTrials
-from rt_grasp_ros.sim.export import export_cornell, render_scene
+from rt_grasp_ros.prompts.parser import mentioned_category
+from rt_grasp_ros.sim.export import render_scene
+from rt_grasp_ros.sim.objects import CATEGORIES
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.trials import TrialConfig, run_trials
 from rt_grasp_ros.viz.overlay import tile
+from rt_grasp_ros.vlm.default import DEFAULT_MODEL, resolve_model
 
-CONFIG = "tiny"  # the packaged training config (rt_grasp_ros/vlm/configs/tiny.yaml)
+UNSEEN_SEED = 5_000_000  # far from every seed the default model's data was rendered from
 
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """Size of the demo (the defaults take a few minutes on two CPU cores)."""
+    """Size of the demo (the defaults take a few minutes on two CPU cores).
 
-    objects: int = 12
-    views: int = 4
-    new_views: int = 1
-    baseline_trials: int = 10
-    seed: int = 500
-    config: str | Path = CONFIG
-    steps: int | None = None
-    seen_stride: int = 1
+    Attributes:
+        model: the grasp model (``default``: the shipped one).
+        unseen: model trials on scenes it never saw (and oracle trials on the same scenes).
+        trained: model trials on scenes it trained on (needs the model's ``recipe.json``).
+        random_trials: random-grasp trials.
+        seed: first unseen scene seed.
+    """
+
+    model: str = DEFAULT_MODEL
+    unseen: int = 12
+    trained: int = 6
+    random_trials: int = 10
+    seed: int = UNSEEN_SEED
 
 
 def run_demo(
@@ -71,46 +77,35 @@ def run_demo(
 
     console.rule("2. random grasps (the floor of the scale)")
     random = run_trials(
-        options.baseline_trials, TrialConfig(source="random"), seed=options.seed, progress=True
+        options.random_trials, TrialConfig(source="random"), seed=options.seed, progress=True
     )
     summary["random"] = random.to_json()
-    console.print(f"random {random.successes}/{options.baseline_trials}")
+    console.print(f"random {random.successes}/{options.random_trials}")
 
-    console.rule("3. a dataset from the simulator")
-    cornell = out / "sim-cornell"
-    stems = export_cornell(cornell, options.objects, options.views, options.seed)
-    console.print(f"{len(stems)} workspace crops of {options.objects} objects -> {cornell}")
+    console.rule("3. the grasp model")
+    model = Path(resolve_model(options.model))
+    trained = trained_scenes(model, options.trained)
+    console.print(f"{options.model}: {model}")
 
-    console.rule("4. reasoning tuning (tiny model, CPU)")
-    model = _train(out, cornell, options, console)
-
-    console.rule(f"5. the model reasons and grasps ({'through ROS 2' if ros else 'in-process'})")
+    unseen = [(options.seed + k, -1) for k in range(options.unseen)]
+    console.rule(f"4. the model reasons and grasps ({'through ROS 2' if ros else 'in-process'})")
+    panels, answers = [], []
     with _runner(model, ros, console) as runner:
-        summary["oracle"] = _run(
-            "oracle",
-            [(options.seed + k, -1) for k in range(options.baseline_trials)],
-            runner.oracle,
-            console,
+        summary["oracle"] = _counts(
+            [runner.oracle(*s) for s in tqdm(unseen, desc="oracle", leave=False)]
         )
-        panels, answers = [], []
-        seen = [
-            (options.seed + k, v) for k in range(options.objects) for v in range(options.views)
-        ]
-        new = [
-            (options.seed + k, options.views + j)
-            for k in range(options.objects)
-            for j in range(options.new_views)
-        ]
-        for name, scenes in (("model_seen", seen[:: options.seen_stride]), ("model_new", new)):
+        console.print(f"oracle: {summary['oracle']['successes']}/{len(unseen)}")
+        for name, scenes in (("model_unseen", unseen), ("model_trained", trained)):
             trials = []
             for seed, view in tqdm(scenes, desc=name, leave=False):
                 trials.append(runner.model(seed, view))
                 if len(trials) <= 3:  # pictures of the first three of each kind
-                    panels.append(_panel(trials[-1], name == "model_new"))
+                    panels.append(_panel(trials[-1], name == "model_unseen"))
                     t = trials[-1]
                     answers.append((name, t.category, t.answer, t.success))
             summary[name] = _counts(trials)
     summary["through"] = "ROS 2" if ros else "in-process"
+    summary["model"] = str(model)
     summary["answers"] = [
         {"set": s, "category": c, "answer": a, "lifted": ok} for s, c, a, ok in answers
     ]
@@ -120,32 +115,21 @@ def run_demo(
     return summary
 
 
-def _train(out: Path, cornell: Path, options: DemoOptions, console: Console) -> Path:
-    from rt_grasp_ros.vlm.config import load_train_config
-    from rt_grasp_ros.vlm.train import train
+def trained_scenes(model: Path, n: int) -> list[tuple[int, int]]:
+    """``n`` scenes ``(instance seed, view)`` of the model's training set, spread over it.
 
-    # The shipped templates: training draws each crop's instruction and reasoning anew every
-    # epoch, so the model learns the grasps from the images alone.
-    data = out / "data"
-    samples = load_cornell(cornell)
-    build_dataset(
-        samples,
-        data,
-        BuildConfig(folds=1),
-        {"kind": "cornell", "root": str(cornell)},
-        progress=False,
-    )
-    overrides = [f"optim.max_steps={options.steps}"] if options.steps else []
-    result = train(
-        load_train_config(options.config, overrides), data, out / "model", progress=True
-    )
-    accuracy = 100 * result.validation[-1][1] if result.validation else float("nan")
-    console.print(
-        f"{result.steps} steps in {result.seconds:.0f} s; "
-        f"rectangle-metric accuracy {accuracy:.0f} % "
-        f"on its training crops -> {out / 'model'}"
-    )
-    return out / "model"
+    Read from the ``recipe.json`` that ``rt-grasp model reproduce`` writes beside the
+    checkpoint; none for a model without one.
+    """
+    path = model / "recipe.json"
+    if n < 1 or not path.exists():
+        return []
+    recipe = json.loads(path.read_text(encoding="utf-8"))
+    held_out = set(recipe.get("held_out_instances", []))
+    first, count = recipe["recipe"]["seed"], recipe["recipe"]["objects"]
+    seeds = [s for s in range(first, first + count) if f"sim{s}" not in held_out]
+    step = max(1, len(seeds) // n)
+    return [(seed, k % recipe["recipe"]["views"]) for k, seed in enumerate(seeds[::step][:n])]
 
 
 @contextmanager
@@ -162,26 +146,24 @@ def _runner(model: Path, ros: bool, console: Console) -> Iterator[Any]:
         yield runner
 
 
-def _run(name: str, scenes: list, trial: Any, console: Console) -> dict[str, Any]:
-    trials = [trial(seed, view) for seed, view in tqdm(scenes, desc=name, leave=False)]
-    counts = _counts(trials)
-    console.print(f"{name}: {counts['successes']}/{counts['trials']}")
-    return counts
-
-
 def _counts(trials: list[DemoTrial]) -> dict[str, Any]:
     failures: dict[str, int] = {}
     for t in trials:
         if not t.success:
             failures[t.failure or "unknown"] = failures.get(t.failure or "unknown", 0) + 1
-    return {
+    out: dict[str, Any] = {
         "trials": len(trials),
         "successes": sum(t.success for t in trials),
         "failures": dict(sorted(failures.items())),
     }
+    if any(t.answer for t in trials):
+        out["object_named"] = sum(
+            mentioned_category(t.answer, tuple(CATEGORIES)) == t.category for t in trials
+        )
+    return out
 
 
-def _panel(trial: DemoTrial, new: bool) -> np.ndarray:
+def _panel(trial: DemoTrial, unseen: bool) -> np.ndarray:
     """The crop the model saw, with its predicted grasp and what the robot made of it."""
     from rt_grasp_ros.grasp.rectangle import corners_from_params
     from rt_grasp_ros.viz.overlay import draw_grasps
@@ -194,27 +176,42 @@ def _panel(trial: DemoTrial, new: bool) -> np.ndarray:
             None
         ]
     verdict = "lifted" if trial.success else "failed"
-    placement = "new placement" if new else "trained placement"
+    placement = "unseen scene" if unseen else "trained scene"
     return draw_grasps(crop, None, corners, f"{trial.category}, {placement}: {verdict}")
 
 
 def _report(out: Path, summary: dict[str, Any], console: Console) -> None:
     rows = [
-        (f"ground-truth grasps (oracle, {summary['through']})", summary["oracle"]),
-        ("random grasps (in-process)", summary["random"]),
-        ("model, placements it trained on", summary["model_seen"]),
-        ("model, new placements", summary["model_new"]),
+        (f"ground-truth grasps (oracle, {summary['through']}), unseen scenes", summary["oracle"]),
+        ("random grasps (in-process), unseen scenes", summary["random"]),
+        ("the model, unseen scenes (new instances, new placements)", summary["model_unseen"]),
+        ("the model, scenes it trained on", summary["model_trained"]),
     ]
     table = Table(title="Grasp success on the simulated Panda (lift 10 cm, hold 1 s)")
-    table.add_column("grasps from")
-    table.add_column("success", justify="right")
-    lines = ["# rt_grasp demo", "", "| grasps from | success |", "| --- | --- |"]
+    for name in ("grasps from", "success", "object named"):
+        table.add_column(name, justify="left" if name == "grasps from" else "right")
+    lines = [
+        "# rt_grasp demo",
+        "",
+        f"Model: `{summary['model']}`",
+        "",
+        "| grasps from | success | object named |",
+        "| --- | --- | --- |",
+    ]
     for name, r in rows:
+        if not r["trials"]:
+            continue
         cell = f"{r['successes']}/{r['trials']}"
-        table.add_row(name, cell)
-        lines.append(f"| {name} | {cell} |")
+        named = f"{r['object_named']}/{r['trials']}" if "object_named" in r else ""
+        table.add_row(name, cell, named)
+        lines.append(f"| {name} | {cell} | {named} |")
+    oracle, model = summary["oracle"]["successes"], summary["model_unseen"]["successes"]
+    ratio = f"{model / oracle:.2f}" if oracle else "n/a"
     console.print(table)
+    console.print(f"model / oracle on the unseen scenes: {ratio}")
     lines += [
+        "",
+        f"Model / oracle on the unseen scenes: {ratio}.",
         "",
         "![model grasps](model_grasps.png)",
         "",
@@ -223,10 +220,8 @@ def _report(out: Path, summary: dict[str, Any], console: Console) -> None:
     ]
     for a in summary["answers"]:
         verdict = "lifted" if a["lifted"] else "failed"
-        lines.append(
-            f"- {a['category']} ({a['set'].replace('model_', '')} placement, {verdict}): "
-            f"{a['answer']}"
-        )
+        where = a["set"].replace("model_", "")
+        lines.append(f"- {a['category']} ({where} scene, {verdict}): {a['answer']}")
     lines += ["", f"Took {summary['seconds']} s."]
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")

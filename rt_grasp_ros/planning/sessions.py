@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,6 +47,7 @@ class SessionPlanner:
             RtGraspError: a follow-up names an unknown session, or no frame is given for a
                 new instruction.
         """
+        start = time.perf_counter()  # the plan's ``total`` covers cropping and geometry too
         options = replace(
             self.options,
             constrained=request.constrained,
@@ -61,7 +63,7 @@ class SessionPlanner:
             session, crop = self._sessions[request.session_id]
             self._sessions.move_to_end(request.session_id)
             prediction = session.ask(request.follow_up, constrained=options.constrained)
-            return plan_from_prediction(prediction, crop, options), request.session_id
+            return plan_from_prediction(prediction, crop, options, start), request.session_id
         if frame is None:
             raise RtGraspError("no image: none was given and no camera crop has arrived yet")
         crop = options.crop.apply(frame)
@@ -76,7 +78,7 @@ class SessionPlanner:
         self._sessions[session_id] = (session, crop)
         while len(self._sessions) > MAX_SESSIONS:
             self._sessions.popitem(last=False)
-        return plan_from_prediction(prediction, crop, options), session_id
+        return plan_from_prediction(prediction, crop, options, start), session_id
 
 
 def whole_image(frame: RGBDFrame) -> CropSpec:

@@ -17,7 +17,8 @@ PACKAGE = 'rt_grasp'
 ARGUMENTS = {
     'sim': ('true', 'run the embedded MuJoCo robot (false: a real robot, camera driver and '
                     'vacuum driver answer on the same interfaces)'),
-    'model': ('', 'checkpoint folder or hub id of the grasp model (empty: no planner)'),
+    'model': ('default', 'checkpoint folder or hub id of the grasp model (default: the shipped '
+                         'embedded model; empty: no planner)'),
     'gripper': ('parallel', 'parallel (Franka Hand) or suction (Cobot Pump)'),
     'camera': ('topics', 'camera source: topics (any driver, or the sim), realsense '
                          '(pyrealsense2) or kinect (pyk4a)'),

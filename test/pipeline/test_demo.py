@@ -1,6 +1,10 @@
+"""The default model's pipeline end to end, at a tiny size: reproduce, install, trials, demo."""
+
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from rich.console import Console
@@ -8,24 +12,70 @@ from rich.console import Console
 pytest.importorskip("mujoco")
 pytest.importorskip("transformers")
 
-from rt_grasp_ros.pipeline.demo import DemoOptions, run_demo
+from rt_grasp_ros.pipeline.default_model import (
+    SHIPPED_FILES,
+    Recipe,
+    install_checkpoint,
+    reproduce,
+)
+from rt_grasp_ros.pipeline.demo import DemoOptions, run_demo, trained_scenes
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory):
+    """``rt-grasp model reproduce`` at a tiny size: 6 instances, one view, 3 steps."""
+    out = tmp_path_factory.mktemp("default_model")
+    recipe = Recipe(objects=6, views=1, seed=40, workers=1, folds=3, steps=3)
+    report = reproduce(out, recipe, Console(quiet=True))
+    return out, report
 
 
 @pytest.mark.slow
-def test_demo_wires_camera_model_and_robot(tmp_path):
-    options = DemoOptions(objects=2, views=2, new_views=1, baseline_trials=2, steps=40)
+def test_reproduce_writes_a_checkpoint_with_its_recipe(reproduced):
+    out, report = reproduced
+    assert report["steps"] == 3 and report["samples"]["crops"] == 6
+    held_out = report["held_out_instances"]
+    assert held_out and set(held_out) <= {f"sim{s}" for s in range(40, 46)}
+    assert report["samples"]["train"] + report["samples"]["test"] == 6
+    saved = json.loads((out / "model" / "recipe.json").read_text())
+    assert saved["held_out_instances"] == held_out
+    target = install_checkpoint(out / "model", out / "installed")
+    assert sorted(p.name for p in target.iterdir()) == sorted(SHIPPED_FILES)
+    assert not (target / "trainer").exists()  # the Trainer's intermediate checkpoints stay out
+
+
+@pytest.mark.slow
+def test_trained_scenes_leave_the_held_out_instances_out(reproduced):
+    out, report = reproduced
+    scenes = trained_scenes(out / "model", 10)
+    assert scenes and all(f"sim{s}" not in report["held_out_instances"] for s, _ in scenes)
+    assert all(view == 0 for _, view in scenes)  # one view per instance in this recipe
+
+
+@pytest.mark.slow
+def test_sim_trials_with_a_model_report_the_oracle_fields_and_naming(reproduced):
+    out, _ = reproduced
+    command = [sys.executable, "-m", "rt_grasp_ros.cli.main", "sim", "trials"]
+    command += ["--source", "model", "--model", str(out / "model"), "--n", "2", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True)
+    summary = json.loads(result.stdout)
+    for field in ("success_rate", "trials", "successes", "per_category", "failures"):
+        assert field in summary, field
+    assert summary["source"] == "model" and summary["trials"] == 2
+    assert 0 <= summary["object_named"] <= 2 and "object_named_rate" in summary
+
+
+@pytest.mark.slow
+def test_demo_wires_camera_model_and_robot(reproduced, tmp_path):
+    out, _ = reproduced
+    options = DemoOptions(model=str(out / "model"), unseen=2, trained=2, random_trials=2)
     summary = run_demo(tmp_path, options, Console(quiet=True), ros=False)
-    assert summary["oracle"]["successes"] == 2
-    assert summary["model_seen"]["trials"] == 4 and summary["model_new"]["trials"] == 2
+    assert summary["oracle"]["successes"] == 2  # ground truth lifts both unseen objects
+    assert summary["model_unseen"]["trials"] == 2 and summary["model_trained"]["trials"] == 2
+    assert "object_named" in summary["model_unseen"]
     assert all(a["answer"] for a in summary["answers"])  # the model answered every image
-    for name in (
-        "summary.md",
-        "summary.json",
-        "model_grasps.png",
-        "scene/overlay.png",
-        "model/rt_grasp_checkpoint.json",
-    ):
+    for name in ("summary.md", "summary.json", "model_grasps.png", "scene/overlay.png"):
         assert (tmp_path / name).exists(), name
-    assert (
-        json.loads((tmp_path / "summary.json").read_text())["model_seen"] == summary["model_seen"]
-    )
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["model_unseen"] == summary["model_unseen"]
+    assert "unseen scenes" in (tmp_path / "summary.md").read_text()

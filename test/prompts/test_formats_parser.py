@@ -71,3 +71,24 @@ def test_bad_answers_raise_a_clear_error(text, reason):
 
 def test_numbers_in_exponent_and_signed_forms_parse():
     assert parse_answer("[5e-1, +0.25], -.5").pose == GraspPose(0.5, 0.25, -0.5)
+
+
+def test_every_sim_category_is_named_by_its_own_reasoning_templates():
+    from rt_grasp_ros.prompts.parser import mentioned_category
+    from rt_grasp_ros.prompts.templates import load_templates
+    from rt_grasp_ros.sim.objects import CATEGORIES
+
+    lib = load_templates()
+    for category in CATEGORIES:
+        for text in lib.reasoning_options(category):
+            assert mentioned_category(text, tuple(CATEGORIES)) == category, text
+
+
+def test_mentioned_category_takes_the_first_name_and_whole_words():
+    from rt_grasp_ros.prompts.parser import mentioned_category
+
+    names = ("ball", "toy_block", "can")
+    assert mentioned_category("A toy block, not a ball.", names) == "toy_block"
+    assert mentioned_category("It is round like a ball; a can is taller.", names) == "ball"
+    assert mentioned_category("A baseball and a canister.", names) is None
+    assert mentioned_category("Two cans.", names) == "can"

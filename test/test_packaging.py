@@ -204,7 +204,7 @@ INSTALLED_CHECK = """
 import json, sys
 from pathlib import Path
 import rt_grasp_ros
-from rt_grasp_ros.pipeline.demo import CONFIG
+from rt_grasp_ros.vlm.default import DEFAULT_CONFIG as CONFIG, default_model_dir
 from rt_grasp_ros.prompts.templates import load_templates
 from rt_grasp_ros.vlm.config import load_train_config, resolve_train_config
 from importlib import resources
@@ -217,13 +217,13 @@ json.dump({
     "templates": [str(templates / n) for n in ("instruction_templates.yaml",
                                                "reasoning_templates.yaml")],
     "instructions": len(load_templates().instructions),
+    "default_model_dir": str(default_model_dir()),
 }, sys.stdout)
 """
 
 
 @pytest.mark.slow
 def test_wheel_ships_training_configs_and_templates(tmp_path):
-    pytest.importorskip("mujoco")  # the demo module (whose config is checked) needs it
     source, wheels, target = tmp_path / "src", tmp_path / "wheels", tmp_path / "site"
     shutil.copytree(ROOT, source, ignore=IGNORED_IN_COPY)
     build = subprocess.run(
@@ -254,5 +254,13 @@ def test_wheel_ships_training_configs_and_templates(tmp_path):
     for key in ("package", "config", *found["templates"]):
         path = Path(found.get(key, key))
         assert path.is_file() and path.is_relative_to(target), (key, path)
-    assert Path(found["config"]) == target / "rt_grasp_ros" / "vlm" / "configs" / "tiny.yaml"
+    configs = target / "rt_grasp_ros" / "vlm" / "configs"
+    assert Path(found["config"]) == configs / "sim-default.yaml"
+    shipped = ROOT / "rt_grasp_ros" / "models" / "sim-default"
+    installed = Path(found["default_model_dir"])
+    assert installed == target / "rt_grasp_ros" / "models" / "sim-default"
+    # Every file of the shipped default model travels in the wheel (none while it is not built).
+    expected = sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())
+    got = sorted(p.relative_to(installed) for p in installed.rglob("*") if p.is_file())
+    assert got == expected
     assert found["tiny_family"] == "llava" and found["instructions"] >= 10

@@ -11,7 +11,11 @@ from rt_grasp_ros.cli.common import console
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` command."""
     parser = subparsers.add_parser(
-        "train", help="train the grasp model (projector, LoRA, or a tiny model)"
+        "train",
+        help="train the grasp model (projector, LoRA, or a tiny model)",
+        description="Train on one fold of a built dataset. Runs as is under torchrun or "
+        "`accelerate launch` (one process per GPU): the engine is distributed.engine "
+        "(ddp, fsdp, deepspeed) and optim.batch_size stays the effective batch.",
     )
     parser.add_argument(
         "--config",
@@ -39,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train one fold, or every fold into OUTPUT/fold_K."""
+    """Train one fold, or every fold into OUTPUT/fold_K (under torchrun: rank 0 reports)."""
     from rt_grasp_ros.vlm.config import load_train_config
+    from rt_grasp_ros.vlm.distributed import is_main_process
     from rt_grasp_ros.vlm.train import train_folds
 
     config = load_train_config(args.config, args.set)
@@ -48,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     for run, result in train_folds(
         config, args.data, args.output, args.fold, args.resume, not args.no_progress
     ):
+        if not is_main_process():
+            continue
         last = (
             f", validation accuracy {100 * result.validation[-1][1]:.1f} %"
             if result.validation

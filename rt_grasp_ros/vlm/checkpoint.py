@@ -45,14 +45,27 @@ def is_checkpoint(path: str | Path) -> bool:
     return (Path(path) / CHECKPOINT_FILE).exists()
 
 
-def save_checkpoint(out: Path, model: Any, backbone: Backbone, info: CheckpointInfo) -> None:
-    """Write the trained parameters, the processor and the metadata to ``out``."""
+def save_checkpoint(
+    out: Path,
+    model: Any,
+    backbone: Backbone,
+    info: CheckpointInfo,
+    state_dict: dict[str, Any] | None = None,
+) -> None:
+    """Write the trained parameters, the processor and the metadata to ``out``.
+
+    ``state_dict`` is the full state gathered from a sharded (FSDP, DeepSpeed) run; by default
+    the parameters are read from ``model``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     if info.strategy == "lora":
-        model.save_pretrained(out / "adapter")
+        model.save_pretrained(out / "adapter", state_dict=state_dict)
     else:
         safetensors = require("safetensors.torch", "saving a checkpoint")
-        safetensors.save_file(trainable_state_dict(model), str(out / WEIGHTS_FILE))
+        weights = trainable_state_dict(model)
+        if state_dict is not None:
+            weights = {k: state_dict[k].detach().cpu().contiguous() for k in weights}
+        safetensors.save_file(weights, str(out / WEIGHTS_FILE))
     backbone.processor.save_pretrained(out / "processor")
     meta = {
         "format_version": FORMAT_VERSION,

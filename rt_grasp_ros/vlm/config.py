@@ -16,6 +16,7 @@ from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.vlm.tiny import TinySpec
 
 STRATEGIES = ("projector", "lora", "full")
+ENGINES = ("ddp", "fsdp", "deepspeed")
 CONFIG_PACKAGE = "rt_grasp_ros.vlm"
 CONFIG_FOLDER = "configs"
 
@@ -75,8 +76,23 @@ class OptimConfig:
 
     @property
     def accumulation(self) -> int:
-        """Gradient accumulation steps."""
+        """Gradient accumulation steps on one process."""
         return self.batch_size // self.micro_batch_size
+
+    def accumulation_for(self, world_size: int) -> int:
+        """Accumulation steps per process that keep ``batch_size`` over ``world_size`` processes.
+
+        Raises:
+            ConfigError: ``batch_size`` is not a multiple of micro batch x processes.
+        """
+        per_step = self.micro_batch_size * world_size
+        if self.batch_size % per_step:
+            raise ConfigError(
+                f"optim.batch_size ({self.batch_size}) must be a multiple of "
+                f"optim.micro_batch_size ({self.micro_batch_size}) x {world_size} processes "
+                f"= {per_step}, so that the effective batch stays the configured one"
+            )
+        return self.batch_size // per_step
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,30 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class DistributedConfig:
+    """The engine used when ``rt-grasp train`` runs under torchrun or ``accelerate launch``.
+
+    - ``ddp``: every process holds the whole model, gradients are averaged (the default).
+    - ``fsdp``: parameters, gradients and optimiser state sharded by PyTorch FSDP;
+      ``fsdp`` holds the Trainer's FSDP options.
+    - ``deepspeed``: DeepSpeed ZeRO; ``deepspeed`` is a packaged stage (``zero2``, ``zero3``)
+      or a DeepSpeed JSON file.
+
+    A single process ignores the engine.
+    """
+
+    engine: str = "ddp"
+    fsdp: str = "full_shard auto_wrap"
+    deepspeed: str = "zero2"
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(
+                f"distributed.engine must be one of {', '.join(ENGINES)}, got {self.engine!r}"
+            )
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything ``rt-grasp train`` needs besides the data and the output folder."""
 
@@ -114,6 +154,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     data: DataConfig = field(default_factory=DataConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
     seed: int = 0
     logging_steps: int = 10
     save_steps: int = 500

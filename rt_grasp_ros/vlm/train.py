@@ -27,6 +27,13 @@ from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
 from rt_grasp_ros.vlm.checkpoint import WEIGHTS_FILE, CheckpointInfo, load_weights, save_checkpoint
 from rt_grasp_ros.vlm.config import TrainConfig
 from rt_grasp_ros.vlm.dataset import ConversationDataset, record_image, record_messages
+from rt_grasp_ros.vlm.distributed import (
+    engine_arguments,
+    is_main_process,
+    main_process_first,
+    validates_in_training,
+    world_size,
+)
 from rt_grasp_ros.vlm.predictor import GraspPredictor
 from rt_grasp_ros.vlm.processing import collate
 from rt_grasp_ros.vlm.strategy import apply_strategy, count_parameters, trainable_state_dict
@@ -126,10 +133,12 @@ def _trainer_classes() -> tuple[type, type, type]:
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             every = self.run.config.eval.every_steps
-            if every and state.global_step % every == 0:
+            if self.run.validating and every and state.global_step % every == 0:
                 self._validate(state)
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if not self.run.validating:
+                return
             if not self.run.validation or self.run.validation[-1][0] != state.global_step:
                 self._validate(state)
 
@@ -176,6 +185,7 @@ class _Run:
     dataset: BuiltDataset
     val_records: list[dict[str, Any]]
     ground_truth: dict[str, GroundTruth]
+    validating: bool = True  # rank 0 only; off where the engine shards the parameters
     validation: list[tuple[int, float]] = field(default_factory=list)
 
     def validate(self) -> tuple[float, int]:
@@ -250,7 +260,10 @@ def train(
     train_records = dataset.records(fold, "train")
     if not train_records:
         raise DatasetError(f"{data}: fold {fold} has no training records")
-    load_path, base_name = prepare_base(config, dataset, output)
+    processes = world_size()
+    accumulation = config.optim.accumulation_for(processes)
+    with main_process_first():  # rank 0 builds a tiny base, the others then load it
+        load_path, base_name = prepare_base(config, dataset, output)
     backbone = load_backbone(load_path, config.model.dtype, config.model.device)
     torch.manual_seed(config.seed)
     model = apply_strategy(
@@ -269,6 +282,13 @@ def train(
     )
 
     val_records, _ = validation_records(dataset, fold, config.eval.samples)
+    validating = validates_in_training(config.distributed, processes) and is_main_process()
+    if not validates_in_training(config.distributed, processes):
+        log.info(
+            "engine %s shards the parameters: no validation during training; "
+            "run `rt-grasp evaluate` on the checkpoint",
+            config.distributed.engine,
+        )
     run = _Run(
         config,
         backbone,
@@ -276,13 +296,14 @@ def train(
         dataset,
         val_records,
         dataset.ground_truth() if val_records else {},
+        validating,
     )
     trainer_cls, callback_cls, epoch_cls = _trainer_classes()
     device = next(model.parameters()).device
     args = transformers.TrainingArguments(
         output_dir=str(output / "trainer"),
         per_device_train_batch_size=config.optim.micro_batch_size,
-        gradient_accumulation_steps=config.optim.accumulation,
+        gradient_accumulation_steps=accumulation,
         learning_rate=config.optim.learning_rate,
         num_train_epochs=config.optim.epochs,
         max_steps=config.optim.max_steps,
@@ -300,6 +321,7 @@ def train(
         remove_unused_columns=False,
         disable_tqdm=not progress,
         dataloader_num_workers=0,
+        **engine_arguments(config.distributed, processes),
     )
     dataset_obj = ConversationDataset(
         train_records,
@@ -340,16 +362,7 @@ def train(
             "validation": [{"step": s, "accuracy": a} for s, a in run.validation],
         },
     )
-    save_checkpoint(output, model, backbone, info)
-    (output / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
-    from rt_grasp_ros.viz.curves import plot_training_curves
-
-    plot_training_curves(
-        run.validation,
-        losses,
-        output / "training_curve.png",
-        f"{backbone.family.name} / {config.strategy} / {dataset.manifest['format']}",
-    )
+    _write_outputs(trainer, run, output, info, losses)
     return TrainResult(
         output,
         trainer.state.global_step,
@@ -358,6 +371,30 @@ def train(
         total,
         run.validation,
         losses,
+    )
+
+
+def _write_outputs(
+    trainer: Any, run: _Run, output: Path, info: CheckpointInfo, losses: list[tuple[int, float]]
+) -> None:
+    """Checkpoint, log and curve, written by rank 0 only.
+
+    Sharding engines gather the full parameters first; every rank takes part in that.
+    """
+    state_dict = None
+    if world_size() > 1 and run.config.distributed.engine != "ddp":
+        state_dict = trainer.accelerator.get_state_dict(trainer.model_wrapped)
+    if not is_main_process():
+        return
+    save_checkpoint(output, run.model, run.backbone, info, state_dict)
+    (output / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
+    from rt_grasp_ros.viz.curves import plot_training_curves
+
+    plot_training_curves(
+        run.validation,
+        losses,
+        output / "training_curve.png",
+        f"{run.backbone.family.name} / {run.config.strategy} / {info.answer_format}",
     )
 
 

@@ -49,3 +49,11 @@ def tiny_base(request, tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"tiny_{request.param}")
     build_tiny(TinySpec(family=request.param), corpus(tiny_data), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_llava(tiny_data, tmp_path_factory):
+    """A tiny LLaVA saved like a downloaded checkpoint (for runs in other processes)."""
+    out = tmp_path_factory.mktemp("tiny_llava")
+    build_tiny(TinySpec(family="llava"), corpus(tiny_data), out)
+    return out

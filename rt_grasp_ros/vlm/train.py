@@ -117,6 +117,8 @@ def _trainer_classes() -> tuple[type, type, type]:
                 out = Path(output_dir or self.args.output_dir)
                 out.mkdir(parents=True, exist_ok=True)
                 safetensors.save_file(trainable_state_dict(self.model), str(out / WEIGHTS_FILE))
+                # As the Trainer's own save: the arguments travel with the weights.
+                require("torch", "checkpointing").save(self.args, out / "training_args.bin")
             return None
 
         def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:

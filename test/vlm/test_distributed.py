@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from safetensors.torch import load_file
 
@@ -107,7 +108,11 @@ def test_two_gloo_processes_match_one_with_the_same_effective_batch(
         # Rank 0 alone reports and writes.
         assert done.stdout.count("fold 0: 3 steps") == 1, done.stdout
         assert (out / "training_curve.png").is_file() and (out / "train_log.json").is_file()
-        assert (out / "trainer" / "checkpoint-2").is_dir()
+        checkpoint = out / "trainer" / "checkpoint-2"
+        # The effective batch is the configured one: micro batch x accumulation x processes.
+        args = torch.load(checkpoint / "training_args.bin", weights_only=False)
+        per_process = args.per_device_train_batch_size * args.gradient_accumulation_steps
+        assert per_process * processes == 8
         runs[processes] = load_file(out / "weights.safetensors")
     base = dict(load_backbone(tiny_llava, "float32", "cpu").model.named_parameters())
     assert runs[1].keys() == runs[2].keys()

@@ -88,9 +88,10 @@ def reproduce(
     start = time.perf_counter()
     if (cornell / "objects.csv").exists():
         console.print(f"{cornell} exists: reusing its crops")
+        report["render_s"] = None  # rendered by an earlier run
     else:
         export_cornell(cornell, recipe.objects, recipe.views, recipe.seed, workers=recipe.workers)
-    report["render_s"] = round(time.perf_counter() - start, 1)
+        report["render_s"] = round(time.perf_counter() - start, 1)
 
     console.rule("2. the reasoning-tuning dataset")
     samples = load_cornell(cornell)

@@ -79,3 +79,19 @@ def test_demo_wires_camera_model_and_robot(reproduced, tmp_path):
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["model_unseen"] == summary["model_unseen"]
     assert "unseen scenes" in (tmp_path / "summary.md").read_text()
+    assert not summary["stand_in"]
+
+
+@pytest.mark.slow
+def test_without_a_shipped_model_the_demo_trains_a_stand_in_and_says_so(tmp_path, monkeypatch):
+    from rt_grasp_ros.vlm import default
+
+    monkeypatch.setattr(default, "default_model_dir", lambda: tmp_path / "not-shipped")
+    recipe = Recipe(objects=4, views=1, seed=40, workers=1, folds=2, config="tiny", steps=2)
+    options = DemoOptions(unseen=1, trained=1, random_trials=1, stand_in=recipe)
+    summary = run_demo(tmp_path / "demo", options, Console(quiet=True), ros=False)
+    stand_in = tmp_path / "demo" / "stand-in" / "model"
+    assert summary["stand_in"] and summary["model"] == str(stand_in)
+    assert json.loads((stand_in / "recipe.json").read_text())["steps"] == 2
+    assert summary["model_unseen"]["trials"] == 1 and summary["model_trained"]["trials"] == 1
+    assert "stand-in trained by the demo" in (tmp_path / "demo" / "summary.md").read_text()

@@ -40,6 +40,7 @@ from rt_grasp_ros.vlm.default import DEFAULT_MODEL, resolve_model
 UNSEEN_SEED = 5_000_000  # far from every seed the default model's data was rendered from
 # Trained when the package ships no default model: the tiny config on 48 crops, a few minutes.
 STAND_IN = Recipe(objects=24, views=2, folds=8, config="tiny", steps=1000)
+STAND_IN_DIR = "stand-in"  # inside the demo's output folder
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def run_demo(
     model = _model(out, options, console)
     trained = trained_scenes(model, options.trained)
     console.print(f"{options.model}: {model}")
-    summary["stand_in"] = model == out / "stand-in" / "model"
+    summary["stand_in"] = model == out / STAND_IN_DIR / "model"
 
     unseen = [(options.seed + k, -1) for k in range(options.unseen)]
     console.rule(f"4. the model reasons and grasps ({'through ROS 2' if ros else 'in-process'})")
@@ -131,7 +132,7 @@ def _model(out: Path, options: DemoOptions, console: Console) -> Path:
         if options.model != DEFAULT_MODEL:
             raise
         console.print(f"{exc}.\nTraining a small stand-in with the same pipeline instead:")
-    stand_in = out / "stand-in"
+    stand_in = out / STAND_IN_DIR
     reproduce(stand_in, options.stand_in, console)
     return stand_in / "model"
 

@@ -77,7 +77,7 @@ class OptimConfig:
     @property
     def accumulation(self) -> int:
         """Gradient accumulation steps on one process."""
-        return self.batch_size // self.micro_batch_size
+        return self.accumulation_for(1)
 
     def accumulation_for(self, world_size: int) -> int:
         """Accumulation steps per process that keep ``batch_size`` over ``world_size`` processes.

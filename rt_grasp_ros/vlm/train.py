@@ -284,8 +284,8 @@ def train(
     )
 
     val_records, _ = validation_records(dataset, fold, config.eval.samples)
-    validating = validates_in_training(config.distributed, processes) and is_main_process()
-    if not validates_in_training(config.distributed, processes):
+    in_training = validates_in_training(config.distributed, processes)
+    if not in_training:
         log.info(
             "engine %s shards the parameters: no validation during training; "
             "run `rt-grasp evaluate` on the checkpoint",
@@ -298,7 +298,7 @@ def train(
         dataset,
         val_records,
         dataset.ground_truth() if val_records else {},
-        validating,
+        in_training and is_main_process(),
     )
     trainer_cls, callback_cls, epoch_cls = _trainer_classes()
     device = next(model.parameters()).device
@@ -384,7 +384,7 @@ def _write_outputs(
     Sharding engines gather the full parameters first; every rank takes part in that.
     """
     state_dict = None
-    if world_size() > 1 and run.config.distributed.engine != "ddp":
+    if not validates_in_training(run.config.distributed, world_size()):  # sharded parameters
         state_dict = trainer.accelerator.get_state_dict(trainer.model_wrapped)
     if not is_main_process():
         return

@@ -135,8 +135,12 @@ lint: setup
 	PATH="$(VENV_ABS)/bin:$$PATH" ament_flake8 $(ROS_DIR) launch
 	PATH="$(VENV_ABS)/bin:$$PATH" ament_pep257 $(ROS_DIR) launch
 
+# Two pytest workers (pytest-xdist), one module per worker at a time: on 2 cores that halves
+# the wall time. Each worker runs torch on one thread (test/conftest.py), so the two do not
+# oversubscribe the cores; ROS tests reserve a domain per process (test/ros/conftest.py).
+PYTEST_WORKERS ?= 2
 pytest: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 test: lint pytest
 

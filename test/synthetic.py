@@ -75,14 +75,20 @@ def write_cornell_folder(
     objects_per_image: int = 2,
     category: str = "pen",
     grasps: int = 3,
+    thickness: tuple[float, float] | None = None,
 ) -> list[str]:
-    """Write ``n_images`` bar scenes in the Cornell layout with an objects.csv; returns stems."""
+    """Write ``n_images`` bar scenes in the Cornell layout with an objects.csv; returns stems.
+
+    ``thickness``: the range of the bars' thickness as a fraction of the image height
+    (default: 0.05 to 0.09, pens; 0.12 to 0.2 is the width of Cornell's bigger objects).
+    """
     rng = np.random.default_rng(seed)
     stems, mapping = [], {}
     for i in range(n_images):
         stem = f"pcd{100 + i:04d}"
         folder = root / f"{i // 4 + 1:02d}" if subfolders else root
-        rgb, depth, pos, neg = bar_scene(rng, grasps=grasps)
+        thick = rng.uniform(*thickness) * 480 if thickness else None
+        rgb, depth, pos, neg = bar_scene(rng, thickness=thick, grasps=grasps)
         write_cornell_sample(folder, stem, rgb, pos, neg, depth, depth_format=depth_format)
         mapping[stem] = ObjectInfo(str(i // objects_per_image), category)
         stems.append(stem)

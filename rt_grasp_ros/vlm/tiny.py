@@ -172,6 +172,7 @@ def _tiny_llava(spec: TinySpec, tokenizer: Any) -> tuple[Any, Any]:
         vision_feature_select_strategy="default",
     )
     model = t.AutoModelForImageTextToText.from_config(config)
+    _sincos_positions(model.model.vision_tower.embeddings.position_embedding.weight, spec)
     image_processor = CLIPImageProcessorPil(
         size={"shortest_edge": spec.image_size},
         crop_size={"height": spec.image_size, "width": spec.image_size},
@@ -185,6 +186,29 @@ def _tiny_llava(spec: TinySpec, tokenizer: Any) -> tuple[Any, Any]:
         num_additional_image_tokens=1,
     )
     return model, processor
+
+
+def _sincos_positions(weight: Any, spec: TinySpec) -> None:
+    """Start a CLIP tower's learned position embeddings at 2-D sine-cosine values (as MAE).
+
+    At CLIP's default initialisation (std 0.02) a patch's position is invisible next to its
+    content, so a model trained from scratch tends to read the answer off its own first digits
+    instead of locating the object; positions it can read from the start avoid that.
+    Row 0 is the class token (zeros).
+    """
+    torch = require("torch", "a tiny model")
+    side = spec.image_size // spec.patch_size
+    quarter = spec.vision_hidden // 4
+    freq = 1.0 / (100.0 ** (torch.arange(quarter, dtype=torch.float32) / quarter))
+    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    parts = []
+    for grid in (rows.flatten(), cols.flatten()):
+        angle = grid[:, None].float() * freq[None, :]
+        parts += [angle.sin(), angle.cos()]
+    table = torch.cat(parts, dim=1)  # (side * side, vision_hidden)
+    with torch.no_grad():
+        weight.zero_()
+        weight[1:, : table.shape[1]] = table
 
 
 def _tiny_qwen2_vl(spec: TinySpec, tokenizer: Any) -> tuple[Any, Any]:

@@ -25,8 +25,11 @@ def one_thread():
 @pytest.mark.usefixtures("one_thread")
 def test_tiny_llava_learns_eight_grasps_from_the_images(tmp_path, capsys):
     cornell = tmp_path / "cornell"
-    # Eight images, one object each, one ground-truth grasp each, all at different poses.
-    write_cornell_folder(cornell, n_images=8, objects_per_image=1, grasps=1)
+    # Eight images, one object each, one ground-truth grasp each, all at different poses. The
+    # objects are as wide as Cornell's bigger ones (6-10 pixels in the tiny model's 64x64
+    # view): with pen-thin bars (2-4 pixels) the tiny model found them in about half of the
+    # training seeds (measured: 2 of seeds 0-3 reached 7/8), with these 8/8 in seeds 0, 2, 3 and 4.
+    write_cornell_folder(cornell, n_images=8, objects_per_image=1, grasps=1, thickness=(0.12, 0.2))
     built, ckpt = tmp_path / "built", tmp_path / "ckpt"
     # The default templates: training draws each sample's instruction and reasoning anew
     # every epoch, so the model can tell the images apart only by looking at them.

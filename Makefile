@@ -135,12 +135,13 @@ lint: setup
 	PATH="$(VENV_ABS)/bin:$$PATH" ament_flake8 $(ROS_DIR) launch
 	PATH="$(VENV_ABS)/bin:$$PATH" ament_pep257 $(ROS_DIR) launch
 
-# Two pytest workers (pytest-xdist), one module per worker at a time: on 2 cores that halves
-# the wall time. Each worker runs torch on one thread (test/conftest.py), so the two do not
-# oversubscribe the cores; ROS tests reserve a domain per process (test/ros/conftest.py).
+# Two pytest workers (pytest-xdist) share the tests; modules with an expensive module fixture
+# keep to one worker (xdist_group). Each worker runs torch on one thread (test/conftest.py), so
+# the two do not oversubscribe 2 cores; ROS tests reserve a domain per process
+# (test/ros/conftest.py).
 PYTEST_WORKERS ?= 2
 pytest: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint pytest
 

@@ -50,13 +50,16 @@ class RGBDFrame:
     def depth_at(self, u: float, v: float) -> float:
         """Depth of the pixel containing continuous coordinates ``(u, v)``.
 
+        The image spans ``[0, w] x [0, h]``: a point on its right or bottom edge (a model's
+        normalised 1.0) belongs to the last pixel.
+
         Raises:
             RtGraspError: the pixel is outside the image or the sensor has no reading there.
         """
         h, w = self.depth.shape
-        if not (0 <= u < w and 0 <= v < h):
+        if not (0 <= u <= w and 0 <= v <= h):
             raise RtGraspError(f"pixel ({u:.1f}, {v:.1f}) is outside the {w}x{h} image")
-        d = float(self.depth[int(v), int(u)])
+        d = float(self.depth[min(int(v), h - 1), min(int(u), w - 1)])
         if not np.isfinite(d) or d <= 0:
             raise RtGraspError(f"no depth at pixel ({u:.1f}, {v:.1f})")
         return d

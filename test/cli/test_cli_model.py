@@ -30,6 +30,10 @@ def run(capsys, *args):
     return code, out.out, out.err
 
 
+# One worker runs this module, so its module fixture is built once under pytest-xdist.
+pytestmark = pytest.mark.xdist_group("cli_model")
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A two-fold dataset and a tiny checkpoint per fold (two steps each)."""

@@ -71,3 +71,13 @@ def test_frames_and_cameras_reject_bad_input_by_name():
     frame = RGBDFrame(np.zeros((480, 640, 3), np.uint8), depth, cam)
     with pytest.raises(RtGraspError, match="no depth"):
         frame.depth_at(10, 10)
+
+
+def test_a_point_on_the_far_edges_belongs_to_the_last_pixel():
+    depth = np.full((480, 640), 0.7, np.float32)
+    depth[-1, -1] = 0.5
+    frame = RGBDFrame(np.zeros((480, 640, 3), np.uint8), depth, camera())
+    assert frame.depth_at(640.0, 480.0) == pytest.approx(0.5)  # normalised (1.0, 1.0)
+    for u, v in ((640.01, 10.0), (10.0, 480.5), (-0.01, 10.0)):
+        with pytest.raises(RtGraspError, match="outside the 640x480 image"):
+            frame.depth_at(u, v)

@@ -20,6 +20,9 @@ from rt_grasp_ros.pipeline.default_model import (
 )
 from rt_grasp_ros.pipeline.demo import DemoOptions, run_demo, trained_scenes
 
+# One worker runs this module, so its module fixture is built once under pytest-xdist.
+pytestmark = pytest.mark.xdist_group("demo")
+
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):

@@ -23,7 +23,7 @@ from rt_grasp_ros.prompts.templates import load_templates  # noqa: E402
 from rt_grasp_ros.ros import qos  # noqa: E402
 from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny  # noqa: E402
 
-pytestmark = [pytest.mark.ros, pytest.mark.slow]
+pytestmark = [pytest.mark.xdist_group("ros_stack"), pytest.mark.ros, pytest.mark.slow]
 
 SIM_TIME = ("-p", "use_sim_time:=true")
 
@@ -132,7 +132,7 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
     g = response.grasp
     assert g.answer and g.pose.header.frame_id == "panda_link0"
     assert g.pose_camera.header.frame_id == "camera_color_optical_frame"
-    assert 120 <= g.image.u < 520 and 40 <= g.image.v < 440  # full-image pixel of the crop
+    assert 120 <= g.image.u <= 520 and 40 <= g.image.v <= 440  # full-image pixel of the crop
     assert 0.0 <= g.pose.pose.position.z < 0.3  # on the table, below the camera
     # The camera-frame pose is the same pose: base_from_camera @ pose_camera == pose.
     from rt_grasp_ros.ros.conversions import pose_from_msg

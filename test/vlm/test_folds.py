@@ -18,6 +18,9 @@ from rt_grasp_ros.vlm.evaluate import evaluate_models, model_for_fold, models_pe
 from rt_grasp_ros.vlm.predictor import parse_prediction
 from rt_grasp_ros.vlm.train import plan_folds, train_folds
 
+# One worker runs this module, so its module fixture is built once under pytest-xdist.
+pytestmark = pytest.mark.xdist_group("folds")
+
 
 @pytest.fixture(scope="module")
 def two_folds(tmp_path_factory):

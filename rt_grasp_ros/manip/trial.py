@@ -85,7 +85,8 @@ class ContactOutcome:
     """What executing a contact pose did.
 
     Attributes:
-        delta: the part's joint displacement (m or rad).
+        delta: the part's joint displacement when the interaction ended (m or rad): at the
+            end of the pull, or where the seal let go if it did.
         failure: why nothing was pulled (None when the pull ran).
         detail: the failure's or the pull's details.
         pull: the pull's record, if it ran.
@@ -148,9 +149,14 @@ def execute_contact(
     else:
         pull = straight_pull(robot, -up, config.aia)
     detail = f"pulled {100 * pull.distance:.1f} cm in {pull.steps} steps, stop: {pull.stop}"
+    delta = world.part_position() - q0
     if robot.gripper.lost:
-        detail += f" ({robot.gripper.lost})"
-    return ContactOutcome(world.part_position() - q0, None, detail, pull)
+        # The interaction ends where the seal let go: a lid or a flap then falls shut under
+        # its own weight, which the paper's suction (it never lets go) does not model.
+        held = world.part_position(robot.gripper.lost_qpos) - q0
+        detail += f" ({robot.gripper.lost} at {held:+.3f}; {delta:+.3f} after release)"
+        delta = held
+    return ContactOutcome(delta, None, detail, pull)
 
 
 def _approach(robot: SimRobot, pose: Pose, up: np.ndarray, config: PullConfig) -> None:

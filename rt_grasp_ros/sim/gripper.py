@@ -102,6 +102,7 @@ class SuctionGripper:
         self.attached: str | None = None
         self.rejected: str | None = None  # why the last contact did not seal
         self.lost: str | None = None  # why a seal was lost since the vacuum went on
+        self.lost_qpos: np.ndarray | None = None  # the joint positions when it was lost
         self._attached_rel = np.eye(3)
         self._force = 0.0
         m = world.model
@@ -119,6 +120,7 @@ class SuctionGripper:
         """Switch the vacuum on; it seals as soon as the cup touches a suitable surface."""
         self.vacuum = True
         self.lost = None
+        self.lost_qpos = None
 
     def off(self) -> None:
         """Switch the vacuum off, releasing whatever is held."""
@@ -219,6 +221,7 @@ class SuctionGripper:
     def _lose(self, reason: str) -> None:
         self._release()
         self.lost = reason
+        self.lost_qpos = self.world.data.qpos.copy()
 
     def seal_force(self) -> float:
         """Load on the held seal (N): its pull along the cup axis and its shear; 0 if none.

@@ -111,11 +111,12 @@ class World:
         self.object_pose(name)  # validates the name
         return self.data.xipos[self.object_bodies[name]].copy()
 
-    def part_position(self) -> float:
-        """Joint value of the articulated object's moving part (m or rad)."""
+    def part_position(self, qpos: np.ndarray | None = None) -> float:
+        """Joint value of the articulated object's moving part (m or rad), now or in ``qpos``."""
         if self.spec.articulated is None:
             raise RtGraspError("this scene has no articulated object")
-        return float(self.data.qpos[self.model.jnt_qposadr[self.part_joint]])
+        qpos = self.data.qpos if qpos is None else qpos
+        return float(qpos[self.model.jnt_qposadr[self.part_joint]])
 
     def body_of_geom(self, geom: int) -> int:
         """Body id that owns ``geom``."""

@@ -83,3 +83,15 @@ def test_evaluation_counts_off_part_predictions_as_failures():
     assert off, "random contacts on the object miss the moving part"
     assert summary["categories"]["storage_flap"]["trials"] == 4
     assert summary["categories"]["storage_flap"]["initial"] <= 1 - len(off) / 4
+
+
+@pytest.mark.slow
+def test_a_lid_counts_as_far_as_it_was_held_when_the_seal_let_go():
+    # Seed 1,000,000: the oracle lifts the box lid past 0.8 rad, then the seal breaks and the
+    # lid falls shut. The interaction ended where the seal let go: that is what counts.
+    summary, (record,) = evaluate(
+        EvalConfig("oracle", ("lid",), trials=1, seed=1_000_000), progress=False
+    )
+    assert "the seal broke" in record["detail"] and "+0.000 after release" in record["detail"]
+    assert record["delta"] > 0.5
+    assert summary["categories"]["lid"]["long"] == 1.0

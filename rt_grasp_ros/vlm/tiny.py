@@ -192,9 +192,10 @@ def _sincos_positions(weight: Any, spec: TinySpec) -> None:
     """Start a CLIP tower's learned position embeddings at 2-D sine-cosine values (as MAE).
 
     At CLIP's default initialisation (std 0.02) a patch's position is invisible next to its
-    content, so a model trained from scratch tends to read the answer off its own first digits
-    instead of locating the object; positions it can read from the start avoid that.
-    Row 0 is the class token (zeros).
+    content, and a model trained from scratch tends to read the answer off its own first digits
+    instead of locating the object; positions it can read from the start help it locate (it
+    still needs objects a few pixels wide: see test/vlm/test_learning.py). Row 0 is the class
+    token (zeros).
     """
     torch = require("torch", "a tiny model")
     side = spec.image_size // spec.patch_size

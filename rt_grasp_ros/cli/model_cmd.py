@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train the default model from scratch: simulator crops, dataset, training",
     )
     again.add_argument("--out", type=Path, default=Path("runs/default-model"))
-    again.add_argument("--objects", type=int, default=1800, help="object instances to render")
+    again.add_argument("--objects", type=int, default=3000, help="object instances to render")
     again.add_argument("--views", type=int, default=2, help="placements per instance")
     again.add_argument("--seed", type=int, default=0, help="first instance seed")
     again.add_argument("--workers", type=int, default=2, help="rendering processes")

@@ -52,7 +52,7 @@ class Recipe:
         steps: training steps (None: the config's).
     """
 
-    objects: int = 1800
+    objects: int = 3000
     views: int = 2
     seed: int = 0
     workers: int = 2

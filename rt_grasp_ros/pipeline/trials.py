@@ -15,7 +15,9 @@ import numpy as np
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.grasp.target import ImageGrasp
+from rt_grasp_ros.perception.crop import ObjectCrop
 from rt_grasp_ros.planning.plan import CropSpec, PlannedGrasp, PlanOptions, plan_grasp
+from rt_grasp_ros.sim.mjcf import TABLE_TOP
 from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene, object_view
 from rt_grasp_ros.sim.trials import TrialConfig, TrialResult, run_scene_trial, run_trial
 
@@ -89,8 +91,9 @@ class InProcessTrials:
 
 
 class ModelChooser:
-    """Chooses a trial's grasp with a model: ``plan_grasp`` on the scene camera's workspace crop.
+    """Chooses a trial's grasp with a model: ``plan_grasp`` on the object-centred crop.
 
+    The crop is taken inside the scene camera's workspace square.
     Keeps every plan it made (``plans``), so that a trial can report what the model said.
     """
 
@@ -102,7 +105,8 @@ class ModelChooser:
     def __call__(self, world: Any, frame: Any, rng: Any) -> ImageGrasp:
         """The model's grasp in the full image's pixels."""
         cam = world.spec.config.camera
-        options = PlanOptions(crop=CropSpec(cam.crop, center_point=cam.target))
+        crop = CropSpec(cam.crop, center_point=cam.target, object=ObjectCrop(table_z=TABLE_TOP))
+        options = PlanOptions(crop=crop)
         self.plans.append(plan_grasp(self.predictor, frame, self.instruction, options))
         if self.plans[-1].image is None:
             raise RtGraspError(self.plans[-1].reason)

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rt_grasp_ros.grasp.target import GraspTarget, GripperKind, ImageGrasp
-from rt_grasp_ros.perception.crop import DEFAULT_CROP, WorkspaceCrop, crop_workspace
+from rt_grasp_ros.perception.crop import (
+    DEFAULT_CROP,
+    ObjectCrop,
+    WorkspaceCrop,
+    crop_object,
+    crop_workspace,
+)
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.planning.geometry import GraspGeometry, PlanningError, image_grasp_to_target
 from rt_grasp_ros.transforms import Pose
@@ -34,18 +40,22 @@ class Predictor(Protocol):
 
 @dataclass(frozen=True)
 class CropSpec:
-    """Where the workspace crop is taken: a ``size`` square around a pixel or base-frame point.
+    """Where the crop is taken: the workspace square, then maybe the object inside it.
 
-    With no centre, the crop is centred in the image.
+    The workspace is a ``size`` square around a pixel or base-frame point (with no centre, the
+    image centre); with ``object``, the crop is the object-centred square inside it (the whole
+    workspace when nothing stands on the table).
     """
 
     size: int = DEFAULT_CROP
     center_px: tuple[float, float] | None = None
     center_point: tuple[float, float, float] | None = None
+    object: ObjectCrop | None = None
 
     def apply(self, frame: RGBDFrame) -> WorkspaceCrop:
         """Crop ``frame``."""
-        return crop_workspace(frame, self.size, self.center_px, self.center_point)
+        crop = crop_workspace(frame, self.size, self.center_px, self.center_point)
+        return crop if self.object is None else crop_object(crop, self.object)[0]
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ Crop the RGB-D stream to the workspace and publishes the crop with its own Camer
 Source ``topics`` subscribes to any driver (realsense2_camera, the Azure Kinect driver, the
 sim); ``realsense`` (pyrealsense2, depth aligned to colour) and ``kinect`` (pyk4a,
 ``transformed_depth``) read the camera directly. The crop is the paper's 400x400 square around
-a pixel, a base-frame point projected with the camera extrinsic, or the image centre; its
-CameraInfo has the principal point shifted and the crop's place in ``roi``.
+a pixel, a base-frame point projected with the camera extrinsic, or the image centre; with
+``object_crop`` (the default model's view) it is then narrowed to the square around what stands
+above the table. Its CameraInfo has the principal point shifted and the crop's place in ``roi``.
 """
 
 import sys
@@ -13,7 +14,7 @@ import threading
 
 from rclpy.node import Node
 from rt_grasp_ros.errors import RtGraspError
-from rt_grasp_ros.perception.crop import crop_workspace
+from rt_grasp_ros.perception.crop import ObjectCrop, crop_object, crop_workspace
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.ros.qos import SENSOR_DATA
@@ -38,6 +39,12 @@ class CameraNode(Node):
                             'camera optical frame in the base frame: x y z qx qy qz qw',
                             lambda v: len(v) == 7, '7 numbers')
         self.base_from_camera = conv.Pose.from_position_quat(extrinsic[:3], extrinsic[3:])
+        on_object = declare(self, 'object_crop', True,
+                            'narrow the crop to what stands above the table (needs a calibrated '
+                            'camera_extrinsic and table_height)')
+        table = declare(self, 'table_height', 0.0, 'height of the table plane in the base frame '
+                        '(m)', lambda v: abs(v) < 10.0, 'metres within 10 m of the base')
+        self.object = ObjectCrop(table_z=table) if on_object else None
         self.center = None if min(center) < 0 else tuple(center)
         self.center_point = tuple(point) if self.center is None and any(point) else None
         self.parts, self.lock = {}, threading.Lock()
@@ -57,7 +64,8 @@ class CameraNode(Node):
             self.device = open_source(source, base_from_camera=self.base_from_camera)
             self.running = True
             threading.Thread(target=self.read_device, name=source, daemon=True).start()
-        self.get_logger().info(f'ready: {source} source, {self.size}x{self.size} crop')
+        narrowed = ', narrowed to the object' if self.object else ''
+        self.get_logger().info(f'ready: {source} source, {self.size}x{self.size} crop{narrowed}')
 
     def read_device(self):
         """Read frames from the camera and publish their crops."""
@@ -94,6 +102,11 @@ class CameraNode(Node):
         """Crop ``frame`` to the workspace; publish colour, depth and the crop's camera info."""
         try:
             crop = crop_workspace(frame, self.size, self.center, self.center_point)
+            if self.object is not None:
+                crop, found = crop_object(crop, self.object)
+                if not found:
+                    self.get_logger().warn('nothing stands above the table: publishing the '
+                                           'whole workspace crop', throttle_duration_sec=5.0)
         except RtGraspError as exc:
             self.get_logger().error(f'frame dropped: {exc}', throttle_duration_sec=5.0)
             return

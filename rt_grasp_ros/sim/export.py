@@ -1,7 +1,7 @@
 """Rendered scenes on disk.
 
 ``sim render`` writes pictures, raw depth, the camera and the ground truth of one scene;
-``sim dataset`` writes Cornell-layout datasets of workspace crops.
+``sim dataset`` writes Cornell-layout datasets of object-centred crops.
 """
 
 from __future__ import annotations
@@ -172,9 +172,10 @@ def export_cornell(
 ) -> list[str]:
     """Render :func:`object_views` scenes as a Cornell-layout dataset.
 
-    Images are the 400x400 workspace crops; rectangles are in crop pixels; depth is a float
-    TIFF (metres); ``objects.csv`` gives each image's object instance and category. With
-    ``workers`` > 1 the scenes render in that many processes; the files are the same.
+    Images are the object-centred crops (:meth:`World.object_crop`); rectangles are in crop
+    pixels; depth is a float TIFF (metres); ``objects.csv`` gives each image's object instance
+    and category. With ``workers`` > 1 the scenes render in that many processes; the files are
+    the same.
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
@@ -205,7 +206,7 @@ def _export_crop(job: tuple[int, SceneSpec, str], out: Path) -> tuple[str, Objec
     world, _ = settled_world(spec)
     with world:
         frame = world.render()
-        crop = world.workspace_crop(frame)
+        crop = world.object_crop(frame)
         x0, y0 = crop.origin
         rgb, depth = crop.frame.rgb, np.nan_to_num(crop.frame.depth)
         rects = [

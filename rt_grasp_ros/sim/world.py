@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rt_grasp_ros.errors import RtGraspError
-from rt_grasp_ros.perception.crop import WorkspaceCrop, crop_workspace
+from rt_grasp_ros.perception.crop import ObjectCrop, WorkspaceCrop, crop_object, crop_workspace
 from rt_grasp_ros.perception.frame import RGBDFrame
-from rt_grasp_ros.sim import panda
+from rt_grasp_ros.sim import mjcf, panda
 from rt_grasp_ros.sim.camera import SceneRenderer
 from rt_grasp_ros.sim.gl import mujoco_module
 from rt_grasp_ros.sim.scene import SceneSpec
@@ -150,6 +150,10 @@ class World:
         """The scene camera's workspace crop of ``frame`` (centred on the camera target)."""
         cam = self.spec.config.camera
         return crop_workspace(frame, cam.crop, center_point=cam.target)
+
+    def object_crop(self, frame: RGBDFrame) -> WorkspaceCrop:
+        """The object-centred crop inside the workspace crop (what the default model sees)."""
+        return crop_object(self.workspace_crop(frame), ObjectCrop(table_z=mjcf.TABLE_TOP))[0]
 
     def close(self) -> None:
         """Release the renderer's GL context."""

@@ -20,6 +20,7 @@ from rt_grasp_ros.vlm.families import Family
 
 IGNORE_INDEX = -100
 SEQUENCE_KEYS = ("input_ids", "attention_mask", "labels", "mm_token_type_ids", "token_type_ids")
+IMAGE_KEYS = ("pixel_values", "image_grid_thw", "image_sizes")
 
 
 def to_pil(image: Any) -> Any:
@@ -172,6 +173,13 @@ def _encode_first(
     picture = image() if callable(image) else image
     enc = processor(text=[text], images=[picture], return_tensors="pt")
     if cache is not None:
+        # The image's tensors do not depend on the prompt: one copy per image, however many
+        # instructions it is asked with (12 prompts x 6,000 crops of pixels would be 14 GB).
+        torch = require("torch", "training")
+        seen = next(iter(cache.values()), {})
+        for key in IMAGE_KEYS:
+            if key in enc and key in seen and torch.equal(seen[key], enc[key]):
+                enc[key] = seen[key]
         cache[text] = enc
     return enc
 

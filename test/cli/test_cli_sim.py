@@ -72,8 +72,9 @@ def test_dataset_export_is_a_loadable_cornell_folder(tmp_path, capsys):
     samples = load_cornell(out)
     assert len(samples) == 4
     assert {s.object_id for s in samples} == {"sim0", "sim1"}
-    assert all(s.image_size == (400, 400) and s.category for s in samples)
-    assert samples[0].load_depth().shape == (400, 400)
+    # Object-centred squares inside the 400x400 workspace.
+    assert all(s.image_size[0] == s.image_size[1] <= 400 and s.category for s in samples)
+    assert samples[0].load_depth().shape == samples[0].image_size[::-1]
 
 
 def test_unknown_category_is_a_one_line_error(capsys):

@@ -13,6 +13,7 @@ pytest.importorskip("mujoco")
 
 from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.grasp.target import GripperKind
+from rt_grasp_ros.perception.crop import ObjectCrop
 from rt_grasp_ros.planning.plan import CropSpec, PlanOptions, plan_from_prediction, plan_grasp
 from rt_grasp_ros.sim.grasps import ground_truth_grasps, suction_targets
 from rt_grasp_ros.sim.robot import SimRobot
@@ -44,14 +45,16 @@ def scene(gripper: str, seed: int = 2, category: str = "box"):
     return world, robot
 
 
-def crop_spec(world) -> CropSpec:
+def crop_spec(world, on_object: bool = False) -> CropSpec:
     cam = world.spec.config.camera
-    return CropSpec(cam.crop, center_point=cam.target)
+    return CropSpec(cam.crop, center_point=cam.target, object=ObjectCrop() if on_object else None)
 
 
-def answer_for(world, frame, gripper: str, swap: bool = False) -> GraspPose:
+def answer_for(
+    world, frame, gripper: str, swap: bool = False, on_object: bool = False
+) -> GraspPose:
     """The ground truth as the model would say it: normalised in the crop."""
-    crop = world.workspace_crop(frame)
+    crop = world.object_crop(frame) if on_object else world.workspace_crop(frame)
     x0, y0 = crop.origin
     w, h = crop.size
     if gripper == "parallel":
@@ -69,17 +72,21 @@ def lifted(world, robot, target) -> bool:
     return outcome.success and world.object_com("obj0")[2] - z0 > 0.05
 
 
+@pytest.mark.parametrize("on_object", [False, True], ids=["workspace", "object"])
 @pytest.mark.parametrize("gripper", ["parallel", "suction"])
-def test_a_ground_truth_answer_planned_in_3d_lifts_the_object(gripper):
+def test_a_ground_truth_answer_planned_in_3d_lifts_the_object(gripper, on_object):
     world, robot = scene(gripper)
     frame = world.render()
-    model = AnswerKey(answer_for(world, frame, gripper))
-    options = PlanOptions(crop=crop_spec(world), gripper=GripperKind(gripper))
+    model = AnswerKey(answer_for(world, frame, gripper, on_object=on_object))
+    options = PlanOptions(crop=crop_spec(world, on_object), gripper=GripperKind(gripper))
     plan = plan_grasp(model, frame, "pick up the box", options)
     assert plan.ok, plan.reason
-    assert model.calls[0][0] == (400, 400, 3) and model.calls[0][1] == "pick up the box"
+    crop = world.object_crop(frame) if on_object else world.workspace_crop(frame)
+    side = crop.size[0]
+    assert model.calls[0][0] == (side, side, 3) and model.calls[0][1] == "pick up the box"
+    assert side == 400 if not on_object else side < 400
     assert plan.target.gripper is GripperKind(gripper)
-    assert plan.crop.origin == world.workspace_crop(frame).origin
+    assert plan.crop.origin == crop.origin
     assert 0.6 < plan.depth < 0.75 and "total" in plan.timings  # the box top, below the camera
     # The camera-frame pose is the same pose seen from the camera.
     cam = plan.crop.frame.camera.base_from_camera

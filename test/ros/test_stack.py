@@ -105,9 +105,12 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
     info = []
     ros_node.create_subscription(CameraInfo, "crop/camera_info", info.append, qos.SENSOR_DATA)
     assert spin_until(ros_node, lambda: bool(info), 30.0), "no crop arrived"
-    assert (info[0].width, info[0].height) == (400, 400)
-    assert (info[0].roi.x_offset, info[0].roi.y_offset) == (120, 40)
-    assert info[0].k[2] == pytest.approx(320.0 - 0.5 - 120.0)  # pixel centres at integers
+    # The object-centred square inside the 400x400 workspace at (120, 40).
+    side, x0, y0 = info[0].width, info[0].roi.x_offset, info[0].roi.y_offset
+    assert info[0].height == side and 120 <= side <= 400
+    assert (info[0].roi.width, info[0].roi.height) == (side, side)
+    assert 120 <= x0 <= 520 - side and 40 <= y0 <= 440 - side
+    assert info[0].k[2] == pytest.approx(320.0 - 0.5 - x0)  # pixel centres at integers
     from rt_grasp_ros.ros.stack import sim_camera_extrinsic
 
     extrinsic = "[" + ",".join(str(v) for v in sim_camera_extrinsic()) + "]"

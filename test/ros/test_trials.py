@@ -27,6 +27,7 @@ def test_oracle_and_model_trials_through_ros(ros_domain, tmp_path):
             assert over_dds.success and here.success, over_dds.failure
         trial = ros.model(503, 0)
     # A random model grasps somewhere: what matters is that the whole path answered.
-    assert trial.answer and trial.crop.shape == (400, 400, 3)
+    side = trial.crop.shape[0]
+    assert trial.answer and trial.crop.shape == (side, side, 3) and 120 <= side <= 400
     assert trial.pose is not None or trial.failure == "invalid"
     assert trial.success or trial.failure

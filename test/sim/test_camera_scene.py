@@ -77,6 +77,31 @@ def test_workspace_crop_is_400_pixels_centred_on_the_table(scene):
     assert (u, v) == pytest.approx((300.5 - 120, 200.5 - 40))
 
 
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_object_crop_holds_the_whole_object_and_its_grasps(seed):
+    from rt_grasp_ros.sim.export import settled_world
+    from rt_grasp_ros.sim.grasps import ground_truth_grasps
+    from rt_grasp_ros.sim.scene import object_view
+
+    world, _ = settled_world(object_view(seed, 0))
+    with world:
+        frame = world.render(segmentation=True)
+        crop = world.object_crop(frame)
+        grasps = ground_truth_grasps(world, frame)
+        body = world.object_bodies[world.spec.objects[0].name]
+        seg = frame.segmentation
+        geoms = [g for g in np.unique(seg) if g >= 0 and world.body_of_geom(g) == body]
+        on_object = np.isin(seg, geoms)
+    side = crop.size[0]
+    assert crop.size == (side, side) and 120 <= side < 400
+    x0, y0 = crop.origin
+    v, u = np.nonzero(on_object)
+    assert u.min() >= x0 and u.max() < x0 + side and v.min() >= y0 and v.max() < y0 + side
+    for g in grasps:
+        (cu, cv) = g.rectangle.center
+        assert x0 <= cu < x0 + side and y0 <= cv < y0 + side
+
+
 def test_bad_pixels_raise_clear_errors():
     world = World(generate_scene(0, SceneConfig(n_objects=0, articulated="lid")))
     frame = world.render()

@@ -91,3 +91,15 @@ def test_the_labels_are_this_epochs_answer(tiny_data, backbone):
         target = example["labels"] != IGNORE_INDEX
         answer = tokenizer.decode(example["input_ids"][target], skip_special_tokens=True)
         assert answer.strip() == dataset.conversation(2)[1]["value"]
+
+
+def test_the_cache_keeps_one_copy_of_an_image_whatever_it_is_asked(tiny_data, backbone):
+    dataset = training_set(tiny_data, backbone)
+    pixels, instructions = [], set()
+    for epoch in range(6):
+        dataset.set_epoch(epoch)
+        instructions.add(split_image_placeholder(dataset.conversation(0)[0]["value"])[0])
+        pixels.append(dataset[0]["pixel_values"])
+    assert len(instructions) > 1 and len(dataset._encoded[0]) == len(instructions)
+    # Every prompt's example shares the first one's pixel storage.
+    assert len({p.untyped_storage().data_ptr() for p in pixels}) == 1

@@ -14,7 +14,7 @@ import threading
 
 from rclpy.node import Node
 from rt_grasp_ros.errors import RtGraspError
-from rt_grasp_ros.perception.crop import ObjectCrop, crop_object, crop_workspace
+from rt_grasp_ros.perception.crop import crop_object, crop_workspace, ObjectCrop
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.ros.qos import SENSOR_DATA

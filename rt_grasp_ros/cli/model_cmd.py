@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     again.add_argument("--views", type=int, default=2, help="placements per instance")
     again.add_argument("--seed", type=int, default=0, help="first instance seed")
     again.add_argument("--workers", type=int, default=2, help="rendering processes")
+    again.add_argument(
+        "--augment", type=int, default=0, help="augmented copies of each training crop"
+    )
     again.add_argument("--config", default="sim-default", help="training config (name or YAML)")
     again.add_argument("--steps", type=int, help="training steps (default: the config's)")
     again.add_argument(
@@ -40,6 +43,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
         views=args.views,
         seed=args.seed,
         workers=args.workers,
+        augment=args.augment,
         config=args.config,
         steps=args.steps,
     )

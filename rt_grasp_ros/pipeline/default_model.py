@@ -48,6 +48,7 @@ class Recipe:
         workers: rendering processes.
         folds: object-wise folds; the model trains on fold 0, its test instances are held out.
         decimals: decimals of the numbers in the answers.
+        augment: augmented copies of each training crop (rotation, zoom, shift).
         config: the training config (a packaged name or a YAML file).
         steps: training steps (None: the config's).
     """
@@ -58,6 +59,7 @@ class Recipe:
     workers: int = 2
     folds: int = 8
     decimals: int = 2
+    augment: int = 0
     config: str = DEFAULT_CONFIG
     steps: int | None = None
 
@@ -65,6 +67,8 @@ class Recipe:
         for name in ("objects", "views", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.augment < 0:
+            raise ConfigError(f"augment must be at least 0, got {self.augment}")
         if self.folds < 2:
             raise ConfigError(
                 f"folds must be at least 2 (fold 0's test is held out), got {self.folds}"
@@ -98,7 +102,9 @@ def reproduce(
     build = build_dataset(
         samples,
         out / "data",
-        BuildConfig(folds=recipe.folds, split="object", decimals=recipe.decimals),
+        BuildConfig(
+            folds=recipe.folds, split="object", decimals=recipe.decimals, augment=recipe.augment
+        ),
         {"kind": "cornell", "root": str(cornell)},
     )
     report["samples"] = {"crops": len(samples), **build.folds[0]}

@@ -30,14 +30,16 @@ class GraspGeometry:
 
     Attributes:
         table_z: height of the support surface in the base frame (m).
-        grasp_depth: how far below the top surface the fingers close, at most (m).
+        grasp_depth: how far below the top surface the fingers close, at most (m); 3 cm reaches
+            the equator of the 6 cm balls and lying bottles, where a pinch holds (at 2 cm the
+            fingers pinched above it and the ball squeezed out under the executor's timing).
         min_tcp_height: lowest TCP height above the table, so the finger pads clear it (m).
         suction_press: how far past the surface the cup is pushed to seal (m).
         samples: depth samples taken along the opening axis to find the top surface.
     """
 
     table_z: float = 0.0
-    grasp_depth: float = 0.02
+    grasp_depth: float = 0.03
     min_tcp_height: float = 0.012
     suction_press: float = 0.004
     samples: int = 25

@@ -98,3 +98,11 @@ def test_without_a_shipped_model_the_demo_trains_a_stand_in_and_says_so(tmp_path
     assert json.loads((stand_in / "recipe.json").read_text())["steps"] == 2
     assert summary["model_unseen"]["trials"] == 1 and summary["model_trained"]["trials"] == 1
     assert "stand-in trained by the demo" in (tmp_path / "demo" / "summary.md").read_text()
+
+
+def test_a_bad_recipe_names_the_field():
+    from rt_grasp_ros.errors import ConfigError
+
+    for field, value in (("objects", 0), ("augment", -1), ("folds", 1)):
+        with pytest.raises(ConfigError, match=field):
+            Recipe(**{field: value})

@@ -41,6 +41,7 @@ UNSEEN_SEED = 5_000_000  # far from every seed the default model's data was rend
 # Trained when the package ships no default model: the tiny config on 48 crops, a few minutes.
 STAND_IN = Recipe(objects=24, views=2, folds=8, config="tiny", steps=1000)
 STAND_IN_DIR = "stand-in"  # inside the demo's output folder
+PANEL_PX = 240  # side of each picture in model_grasps.png
 
 
 @dataclass(frozen=True)
@@ -186,15 +187,23 @@ def _counts(trials: list[DemoTrial]) -> dict[str, Any]:
 
 
 def _panel(trial: DemoTrial, unseen: bool) -> np.ndarray:
-    """The crop the model saw, with its predicted grasp and what the robot made of it."""
+    """The crop the model saw, with its predicted grasp and what the robot made of it.
+
+    Crops differ in size (object-centred): each is shown at :data:`PANEL_PX`, the grasp drawn
+    as wide as the planner's opening (``OPENING_PX`` image pixels).
+    """
+    import cv2
+
     from rt_grasp_ros.grasp.rectangle import corners_from_params
+    from rt_grasp_ros.planning.plan import OPENING_PX
     from rt_grasp_ros.viz.overlay import draw_grasps
 
-    crop = trial.crop
+    scale = PANEL_PX / trial.crop.shape[0]
+    crop = cv2.resize(trial.crop, (PANEL_PX, PANEL_PX), interpolation=cv2.INTER_LINEAR)
     corners = None
     if trial.pose is not None:
-        p = trial.pose
-        corners = corners_from_params(p.x * crop.shape[1], p.y * crop.shape[0], p.theta, 45, 15)[
+        p, width = trial.pose, OPENING_PX * scale
+        corners = corners_from_params(p.x * PANEL_PX, p.y * PANEL_PX, p.theta, width, width / 3)[
             None
         ]
     verdict = "lifted" if trial.success else "failed"

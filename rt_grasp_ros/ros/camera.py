@@ -44,7 +44,11 @@ class CameraNode(Node):
                             'camera_extrinsic and table_height)')
         table = declare(self, 'table_height', 0.0, 'height of the table plane in the base frame '
                         '(m)', lambda v: abs(v) < 10.0, 'metres within 10 m of the base')
-        self.object = ObjectCrop(table_z=table) if on_object else None
+        min_height = declare(self, 'object_min_height', 0.003,
+                             'height above the table from which a pixel counts as object (m); '
+                             'about 0.008 for a raw RealSense at 0.75 m',
+                             lambda v: 0.0 < v < 0.35, 'metres in (0, 0.35)')
+        self.object = ObjectCrop(table_z=table, min_height=min_height) if on_object else None
         self.center = None if min(center) < 0 else tuple(center)
         self.center_point = tuple(point) if self.center is None and any(point) else None
         self.parts, self.lock = {}, threading.Lock()

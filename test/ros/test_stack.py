@@ -188,3 +188,10 @@ def test_rt_grasp_ros_up_starts_the_stack_and_stops_it_on_ctrl_c(ros_domain, ros
     text = (tmp_path / "up.log").read_text()
     assert code == 0, text[-3000:]
     assert "all nodes stopped" in text
+
+
+def test_a_bad_camera_parameter_names_itself_and_exits_2(start_node):
+    with pytest.raises(pytest.fail.Exception) as info:
+        start_node("camera", "-p", "object_min_height:=0.5", timeout=30)
+    message = str(info.value)
+    assert "object_min_height=0.5" in message and "exit status 2" in message

@@ -129,15 +129,32 @@ class ObjectCrop:
 
 def above_table(frame: RGBDFrame, spec: ObjectCrop) -> np.ndarray:
     """``(H, W)`` mask of the pixels whose base-frame height is within ``spec``'s band."""
-    h, w = frame.depth.shape
-    v, u = np.mgrid[0:h, 0:w]
-    depth = frame.depth.reshape(-1)
-    valid = np.isfinite(depth) & (depth > 0)
-    uv = np.column_stack([u.reshape(-1), v.reshape(-1)])[valid] + 0.5
-    height = frame.camera.back_project(uv, depth[valid])[:, 2] - spec.table_z
-    mask = np.zeros(h * w, bool)
-    mask[np.flatnonzero(valid)] = (height > spec.min_height) & (height < spec.max_height)
-    return mask.reshape(h, w)
+    gain, origin_z = _height_per_depth(frame.camera)
+    with np.errstate(invalid="ignore"):  # NaN depth (no reading) is never in the band
+        height = origin_z + frame.depth * gain - spec.table_z
+        return (frame.depth > 0) & (height > spec.min_height) & (height < spec.max_height)
+
+
+_GAINS: dict[tuple, tuple[np.ndarray, float]] = {}
+
+
+def _height_per_depth(camera: PinholeCamera) -> tuple[np.ndarray, float]:
+    """Per pixel, the base-frame height gained per metre of depth; and the optical centre's height.
+
+    Cached per camera model, so a stream pays one multiply-add per pixel instead of an
+    (undistorting) back-projection of every pixel each frame.
+    """
+    matrix = camera.base_from_camera.matrix
+    key = (camera.width, camera.height, camera.k.tobytes(), camera.d.tobytes(), matrix.tobytes())
+    if key not in _GAINS:
+        v, u = np.mgrid[0 : camera.height, 0 : camera.width]
+        uv = np.column_stack([u.reshape(-1), v.reshape(-1)]) + 0.5
+        rays = camera.back_project_camera(uv, np.ones(len(uv)))  # optical frame, depth 1
+        gain = (rays @ matrix[2, :3]).reshape(camera.height, camera.width)
+        if len(_GAINS) >= 8:  # a few cameras and crops at most; keep it bounded
+            _GAINS.clear()
+        _GAINS[key] = (gain, float(matrix[2, 3]))
+    return _GAINS[key]
 
 
 def crop_object(

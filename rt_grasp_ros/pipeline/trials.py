@@ -15,11 +15,10 @@ import numpy as np
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.grasp.target import ImageGrasp
-from rt_grasp_ros.perception.crop import ObjectCrop
 from rt_grasp_ros.planning.plan import CropSpec, PlannedGrasp, PlanOptions, plan_grasp
-from rt_grasp_ros.sim.mjcf import TABLE_TOP
 from rt_grasp_ros.sim.scene import SceneConfig, SceneSpec, generate_scene, object_view
 from rt_grasp_ros.sim.trials import TrialConfig, TrialResult, run_scene_trial, run_trial
+from rt_grasp_ros.sim.world import OBJECT_CROP
 
 
 @dataclass
@@ -105,7 +104,7 @@ class ModelChooser:
     def __call__(self, world: Any, frame: Any, rng: Any) -> ImageGrasp:
         """The model's grasp in the full image's pixels."""
         cam = world.spec.config.camera
-        crop = CropSpec(cam.crop, center_point=cam.target, object=ObjectCrop(table_z=TABLE_TOP))
+        crop = CropSpec(cam.crop, center_point=cam.target, object=OBJECT_CROP)
         options = PlanOptions(crop=crop)
         self.plans.append(plan_grasp(self.predictor, frame, self.instruction, options))
         if self.plans[-1].image is None:

@@ -16,6 +16,9 @@ from rt_grasp_ros.sim.gl import mujoco_module
 from rt_grasp_ros.sim.scene import SceneSpec
 from rt_grasp_ros.sim.tools import FrankaHand
 
+# The object-centred crop on the simulated table: what the default model was trained on.
+OBJECT_CROP = ObjectCrop(table_z=mjcf.TABLE_TOP)
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -153,7 +156,7 @@ class World:
 
     def object_crop(self, frame: RGBDFrame) -> WorkspaceCrop:
         """The object-centred crop inside the workspace crop (what the default model sees)."""
-        return crop_object(self.workspace_crop(frame), ObjectCrop(table_z=mjcf.TABLE_TOP))[0]
+        return crop_object(self.workspace_crop(frame), OBJECT_CROP)[0]
 
     def close(self) -> None:
         """Release the renderer's GL context."""

@@ -69,3 +69,13 @@ def test_bad_object_crop_settings_name_the_field():
         ObjectCrop(margin=0.5)
     with pytest.raises(ConfigError, match="min_size"):
         ObjectCrop(min_size=500, max_size=400)
+
+
+def test_heights_follow_the_camera_model_of_each_frame():
+    frame = frame_with((300, 200, 340, 260, 0.05))
+    assert above_table(frame, ObjectCrop()).sum() == 40 * 60
+    # The same depth seen from 5 cm higher: the table itself now stands 5 cm above the plane.
+    raised = Pose([0.5, 0.0, 0.8], Rotation.from_euler("x", np.pi))
+    lifted = RGBDFrame(frame.rgb, frame.depth, CAMERA.with_pose(raised))
+    assert above_table(lifted, ObjectCrop()).all()
+    assert above_table(frame, ObjectCrop()).sum() == 40 * 60

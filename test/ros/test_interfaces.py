@@ -92,7 +92,8 @@ def test_constants_and_defaults_are_as_documented():
     req = PlanGrasp.Request()
     assert (PlanGrasp.Request.MODE_GRASP, PlanGrasp.Request.MODE_CONTACT) == (0, 1)
     assert req.mode == PlanGrasp.Request.MODE_GRASP
-    assert (req.samples, req.temperature, req.constrained) == (1, 0.0, False)
+    assert (req.samples, req.temperature, req.top_p) == (1, 0.0, 0.0)
+    assert req.decoding == PlanGrasp.Request.DECODING_DEFAULT == 0
     assert req.instruction == req.session_id == req.follow_up == ""
     assert req.image.width == 0  # empty image = use the latest crop
     resp = PlanGrasp.Response()
@@ -162,9 +163,10 @@ def test_field_layouts():
         "image": "sensor_msgs/Image",
         "depth": "sensor_msgs/Image",
         "camera_info": "sensor_msgs/CameraInfo",
-        "constrained": "boolean",
+        "decoding": "uint8",
         "samples": "uint32",
         "temperature": "float",
+        "top_p": "float",
     }
     assert PlanGrasp.Response.get_fields_and_field_types() == {
         "success": "boolean",
@@ -280,7 +282,8 @@ def test_plan_grasp_service_round_trip(ros_node, spin_until):
         client = ros_node.create_client(PlanGrasp, "plan_grasp")
         assert spin_until(executor, client.service_is_ready, 20), "service never appeared"
         req = PlanGrasp.Request(mode=PlanGrasp.Request.MODE_GRASP, instruction="pick the mug")
-        req.samples, req.temperature, req.constrained = 5, 0.7, True
+        req.samples, req.temperature = 5, 0.7
+        req.decoding = PlanGrasp.Request.DECODING_CONSTRAINED
         req.image.height, req.image.width, req.image.encoding = 2, 3, "rgb8"
         req.image.step = 9
         req.image.data = bytes(range(18))
@@ -293,7 +296,8 @@ def test_plan_grasp_service_round_trip(ros_node, spin_until):
         server_node.destroy_node()
 
     got = requests[0]
-    assert got.instruction == "pick the mug" and got.samples == 5 and got.constrained
+    assert got.instruction == "pick the mug" and got.samples == 5
+    assert got.decoding == PlanGrasp.Request.DECODING_CONSTRAINED
     assert got.temperature == pytest.approx(0.7)
     assert bytes(got.image.data) == bytes(range(18)) and got.image.encoding == "rgb8"
     assert list(got.camera_info.k) == [600.0, 0.0, 320.0, 0.0, 600.0, 240.0, 0.0, 0.0, 1.0]

@@ -123,7 +123,7 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
         *SIM_TIME,
     )
     client = ros_node.create_client(PlanGrasp, "plan_grasp")
-    request = PlanGrasp.Request(instruction="pick up the object", constrained=True)
+    request = PlanGrasp.Request(instruction="pick up the object", decoding=PlanGrasp.Request.DECODING_CONSTRAINED)
     deadline = time.monotonic() + 90.0
     while True:  # the model loads in the background: "still loading" until it is there
         response = call(ros_node, client, request, spin_until, timeout=90.0)
@@ -148,7 +148,7 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
     assert math.isclose(q.x**2 + q.y**2 + q.z**2 + q.w**2, 1.0, rel_tol=1e-6)
     assert response.timings.total > 0 and response.session_id
     follow = PlanGrasp.Request(
-        session_id=response.session_id, follow_up="a bit to the left", constrained=True
+        session_id=response.session_id, follow_up="a bit to the left", decoding=PlanGrasp.Request.DECODING_CONSTRAINED
     )
     refined = call(ros_node, client, follow, spin_until, timeout=90.0)
     assert refined.session_id == response.session_id and refined.grasp.answer

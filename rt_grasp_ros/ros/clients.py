@@ -33,7 +33,8 @@ class StackClient:
     def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0):
         """Call /plan_grasp; returns the response."""
         request = PlanGrasp.Request(instruction=instruction, session_id=session_id,
-                                    follow_up=follow_up, decoding=PlanGrasp.Request.DECODING_CONSTRAINED, samples=samples)
+                                    follow_up=follow_up, samples=samples,
+                                    decoding=PlanGrasp.Request.DECODING_CONSTRAINED)
         return self._call(self.plan_client, request, timeout)
 
     def ground_truth(self, timeout=20.0):

@@ -1,16 +1,23 @@
 """The one place where core types become ROS messages and back (``*_to_msg`` / ``*_from_msg``)."""
 
+from dataclasses import replace
 import math
 
-from geometry_msgs.msg import Point, Pose as PoseMsg, PoseStamped, Quaternion
+from builtin_interfaces.msg import Duration
+from geometry_msgs.msg import Point, Pose as PoseMsg, PoseStamped, Quaternion, Transform, Vector3
 import numpy as np
 from rt_grasp.msg import Grasp, ImageGrasp, Timings
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.skills.grasp import GraspConfig
+from rt_grasp_ros.skills.motion import TargetPath
 from rt_grasp_ros.transforms import Pose
 from sensor_msgs.msg import CameraInfo, Image
+from trajectory_msgs.msg import MultiDOFJointTrajectory, MultiDOFJointTrajectoryPoint
+
+TCP_JOINT = 'tcp'  # the one "joint" of a TCP path: the TCP pose in the base frame
 
 GRIPPER_TO_MSG = {GripperKind.PARALLEL: Grasp.PARALLEL, GripperKind.SUCTION: Grasp.SUCTION}
 GRIPPER_FROM_MSG = {v: k for k, v in GRIPPER_TO_MSG.items()}
@@ -54,6 +61,43 @@ def pose_stamped_to_msg(pose: Pose, frame_id: str, stamp=None) -> PoseStamped:
     if stamp is not None:
         msg.header.stamp = stamp
     return msg
+
+
+def path_to_msg(path: TargetPath, frame_id: str) -> MultiDOFJointTrajectory:
+    """Convert a TCP path to MultiDOFJointTrajectory (joint ``tcp``; stamp 0 = start now)."""
+    msg = MultiDOFJointTrajectory(joint_names=[TCP_JOINT])
+    msg.header.frame_id = frame_id
+    for t, pose in zip(path.times, path.poses, strict=True):
+        x, y, z = (float(c) for c in pose.position)
+        qx, qy, qz, qw = (float(c) for c in pose.quat_xyzw)
+        point = MultiDOFJointTrajectoryPoint(transforms=[Transform(
+            translation=Vector3(x=x, y=y, z=z), rotation=Quaternion(x=qx, y=qy, z=qz, w=qw))])
+        sec = math.floor(t)
+        point.time_from_start = Duration(sec=sec, nanosec=round((t - sec) * 1e9) % 1_000_000_000)
+        msg.points.append(point)
+    return msg
+
+
+def path_from_msg(msg: MultiDOFJointTrajectory) -> TargetPath:
+    """Convert a TCP MultiDOFJointTrajectory to a path; a bad one names what is wrong."""
+    if list(msg.joint_names) != [TCP_JOINT]:
+        raise ConversionError(f'trajectory joint_names must be [{TCP_JOINT!r}], got '
+                              f'{list(msg.joint_names)}')
+    times, poses = [], []
+    for k, point in enumerate(msg.points):
+        if len(point.transforms) != 1:
+            raise ConversionError(f'trajectory point {k} has {len(point.transforms)} '
+                                  'transforms, expected 1')
+        p, q = point.transforms[0].translation, point.transforms[0].rotation
+        try:
+            poses.append(Pose.from_position_quat([p.x, p.y, p.z], [q.x, q.y, q.z, q.w]))
+        except ValueError as exc:
+            raise ConversionError(f'trajectory point {k}: {exc}') from None
+        times.append(point.time_from_start.sec + point.time_from_start.nanosec * 1e-9)
+    try:
+        return TargetPath(tuple(times), tuple(poses))
+    except RtGraspError as exc:
+        raise ConversionError(f'trajectory: {exc}') from None
 
 
 def rgb_to_msg(rgb: np.ndarray, frame_id: str, stamp=None) -> Image:
@@ -194,12 +238,28 @@ def grasp_target_from_msg(msg: Grasp, base_frame: str) -> GraspTarget:
     if msg.gripper not in GRIPPER_FROM_MSG:
         raise ConversionError(f'grasp.gripper {msg.gripper} is not PARALLEL (0) or SUCTION (1)')
     frame = msg.pose.header.frame_id
-    if frame and frame != base_frame:
+    if not frame:
+        raise ConversionError(
+            f'grasp.pose.header.frame_id is empty: expected the base frame {base_frame!r}')
+    if frame != base_frame:
         raise ConversionError(
             f'grasp.pose is in frame {frame!r}; the executor works in {base_frame!r}')
     if not math.isfinite(msg.width) or msg.width < 0:
         raise ConversionError(f'grasp.width must be >= 0 metres, got {msg.width}')
     return GraspTarget(pose_from_msg(msg.pose.pose), msg.width, GRIPPER_FROM_MSG[msg.gripper])
+
+
+def grasp_goal_from_msg(goal, base_frame: str, defaults: GraspConfig):
+    """Convert an ExecuteGrasp goal to (TCP target, skill config); a bad field names itself."""
+    target = grasp_target_from_msg(goal.grasp, base_frame)
+    for name in ('lift_height', 'hold_time'):
+        value = getattr(goal, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise ConversionError(f'{name} must be a finite number >= 0 (0 = the executor '
+                                  f'default), got {value}')
+    config = replace(defaults, lift=goal.lift_height or defaults.lift,
+                     hold=goal.hold_time or defaults.hold, release=bool(goal.release))
+    return target, config
 
 
 def target_to_grasp_msg(target: GraspTarget, base_frame: str) -> Grasp:

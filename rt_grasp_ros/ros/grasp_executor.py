@@ -1,21 +1,30 @@
-"""The /execute_grasp action server: the core grasp skill over the ROS Motion client."""
+"""
+The /execute_grasp action server: the core grasp skill over the ROS Motion client.
 
-import math
+One goal at a time: a goal that arrives while another runs is rejected (a grasp in progress
+holds the arm and maybe an object; preempting it mid-lift would drop it). Goals are validated
+in the goal callback, so an invalid one is rejected (the reason is logged) instead of being
+accepted and aborted. Every wait of the skill is bounded by the wall clock (MotionBounds) and
+a cancel request ends it within milliseconds.
+"""
+
 import sys
+import threading
 
-from rclpy.action import ActionServer, CancelResponse
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rt_grasp.action import ExecuteGrasp
+from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.ros import conversions as conv
-from rt_grasp_ros.ros.motion_client import RosMotion
+from rt_grasp_ros.ros.motion_client import MotionBounds, RosMotion, TARGET_MODES
 from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.skills.grasp import check_grasp, execute_grasp, GraspConfig, Workspace
 
 
 class GraspExecutorNode(Node):
-    """Executes grasps: pre-grasp, approach, close or seal, lift, hold."""
+    """Executes grasps: pre-grasp, approach, close or seal, lift, hold, maybe release."""
 
     def __init__(self):
         super().__init__('grasp_executor')
@@ -32,7 +41,16 @@ class GraspExecutorNode(Node):
             lift=declare(self, 'lift_height', 0.10, 'default lift (m)', positive, '> 0'),
             hold=declare(self, 'hold_time', 1.0, 'default hold (s)', lambda v: v >= 0, '>= 0'),
             grasp_force=declare(self, 'grasp_force', 40.0, 'grasp force (N)', positive, '> 0'),
+            max_width=declare(self, 'max_width', 0.08, 'widest gripper opening (m)',
+                              positive, '> 0'),
+            slip_width=declare(self, 'slip_width', 0.005, 'fingers closing by more than this '
+                               'while holding = slipped (m)', positive, '> 0'),
             workspace=Workspace(tuple(lower), tuple(upper)))
+        self.start_timeout = declare(self, 'start_timeout', 15.0,
+                                     'wall-clock s to wait for the robot state at a goal start',
+                                     positive, '> 0')
+        bounds = MotionBounds(*(declare(self, name, default, text, positive, '> 0 s')
+                                for name, default, text in _BOUNDS))
         group = ReentrantCallbackGroup()
         self.motion = RosMotion(
             self, GripperKind(gripper), self.base_frame,
@@ -41,34 +59,63 @@ class GraspExecutorNode(Node):
             declare(self, 'vacuum_action', 'vacuum_gripper/vacuum', 'vacuum action'),
             declare(self, 'finger_joints', ['panda_finger_joint1', 'panda_finger_joint2'],
                     'finger joints in joint_states'),
-            callback_group=group)
-        ActionServer(self, ExecuteGrasp, 'execute_grasp', self.on_goal, callback_group=group,
-                     cancel_callback=lambda _: CancelResponse.ACCEPT)
+            declare(self, 'target_mode', 'stream',
+                    'stream (a pose controller: franka_ros2, crisp) or trajectory (the sim)',
+                    one_of(*TARGET_MODES), ' or '.join(TARGET_MODES)),
+            bounds, callback_group=group)
+        self._busy = threading.Lock()
+        self._active = None
+        ActionServer(self, ExecuteGrasp, 'execute_grasp', self.on_execute,
+                     goal_callback=self.on_goal, cancel_callback=self.on_cancel,
+                     callback_group=group)
         self.get_logger().info(f'ready: {gripper} gripper, base frame {self.base_frame}')
 
-    def on_goal(self, goal_handle):
-        goal = goal_handle.request
-        result = ExecuteGrasp.Result()
-
-        def fail(failure, message):
-            result.failure, result.message = failure, message
-            goal_handle.abort()
-            return result
-
-        try:
-            target = conv.grasp_target_from_msg(goal.grasp, self.base_frame)
-        except conv.RtGraspError as exc:
-            return fail('invalid', str(exc))
-        if goal.lift_height < 0 or goal.hold_time < 0 or not math.isfinite(goal.lift_height):
-            return fail('invalid', 'lift_height and hold_time must be >= 0 (0 = default)')
-        config = GraspConfig(
-            lift=goal.lift_height or self.config.lift, hold=goal.hold_time or self.config.hold,
-            grasp_force=self.config.grasp_force, workspace=self.config.workspace)
+    def validate(self, goal):
+        """Return the goal's target and config; RtGraspError says what is wrong."""
+        target, config = conv.grasp_goal_from_msg(goal, self.base_frame, self.config)
         refused = check_grasp(target, self.motion.gripper_kind, config)
         if refused is not None:
-            return fail(refused.failure.value, refused.message)
-        if not self.motion.sync(timeout=15.0):
-            return fail('timeout', 'no current_pose from the robot within 15 s')
+            raise RtGraspError(f'{refused.failure.value}: {refused.message}')
+        return target, config
+
+    def on_goal(self, goal):
+        """Accept a valid goal when none runs; reject (and log why) otherwise."""
+        try:
+            self.validate(goal)
+        except RtGraspError as exc:
+            self.get_logger().warn(f'goal rejected: {exc}')
+            return GoalResponse.REJECT
+        with self._busy:
+            if self._active is not None:
+                self.get_logger().warn('goal rejected: another grasp is running (one at a time)')
+                return GoalResponse.REJECT
+            self._active = goal
+        return GoalResponse.ACCEPT
+
+    def on_cancel(self, goal_handle):
+        """Accept every cancel request; the running skill stops at its next check."""
+        self.get_logger().info('cancel requested')
+        return CancelResponse.ACCEPT
+
+    def on_execute(self, goal_handle):
+        """Run the grasp; the goal slot is freed whatever happens."""
+        try:
+            return self.execute(goal_handle)
+        finally:
+            with self._busy:
+                self._active = None
+            self.motion.cancelled = None
+
+    def execute(self, goal_handle):
+        """Run the skill for an accepted goal and report its verdict."""
+        target, config = self.validate(goal_handle.request)
+        result = ExecuteGrasp.Result()
+        self.motion.cancelled = lambda: goal_handle.is_cancel_requested
+        if not self.motion.sync(timeout=self.start_timeout):
+            result.failure, result.stage = 'timeout', 'open'
+            result.message = f'no current_pose from the robot within {self.start_timeout} s'
+            goal_handle.abort()
+            return result
 
         def feedback(stage):
             msg = ExecuteGrasp.Feedback(stage=stage.value)
@@ -79,13 +126,23 @@ class GraspExecutorNode(Node):
                                 lambda: goal_handle.is_cancel_requested)
         result.success, result.message = outcome.success, outcome.message
         result.failure = outcome.failure.value if outcome.failure else ''
-        if outcome.failure is not None and outcome.failure.value == 'cancelled':
+        result.stage = outcome.stage.value
+        self.get_logger().info(f'goal ended in {result.stage}: {result.failure or "success"}')
+        if result.failure == 'cancelled':
             goal_handle.canceled()
         elif outcome.success:
             goal_handle.succeed()
         else:
             goal_handle.abort()
         return result
+
+
+_BOUNDS = (
+    ('clock_timeout', 5.0, "wall-clock s the robot's clock may stand still during a wait"),
+    ('state_timeout', 2.0, 'wall-clock s without a current_pose during a wait'),
+    ('server_timeout', 2.0, 'wall-clock s for the gripper or vacuum action server to appear'),
+    ('result_timeout', 10.0, 'wall-clock s for a gripper or vacuum command result'),
+)
 
 
 def main(args=None):

@@ -103,7 +103,8 @@ class GraspPlannerNode(Node):
                 if frame is not None else self.planner.options
             plan, session_id = self.planner.plan(frame, PlanRequest(
                 request.instruction, request.session_id, request.follow_up,
-                request.decoding != PlanGrasp.Request.DECODING_FREE, request.samples, request.temperature))
+                request.decoding != PlanGrasp.Request.DECODING_FREE,
+                request.samples, request.temperature))
         except RtGraspError as exc:
             response.message = str(exc)
             return response

@@ -8,6 +8,7 @@ GripperCommand action and the suction cup the Vacuum action. Sim-only services r
 and give its ground-truth grasps and the articulated part's joint position.
 """
 
+import math
 import sys
 import threading
 import time
@@ -29,8 +30,10 @@ from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.ros.qos import COMMAND, SENSOR_DATA
 from rt_grasp_ros.sim.embedded import EmbeddedRobot, SceneRequest
 from sensor_msgs.msg import JointState
+from trajectory_msgs.msg import MultiDOFJointTrajectory
 
 GripperCommand = gripper_command_action()
+CHUNK = 0.05  # simulated seconds stepped between two looks at the wall clock and the callbacks
 
 
 class SimNode(Node):
@@ -45,7 +48,9 @@ class SimNode(Node):
         state_rate = declare(self, 'state_rate', 100.0, 'joint state and TCP pose rate (Hz)',
                              positive, '> 0')
         self.realtime = declare(self, 'realtime_factor', 1.0,
-                                'simulated seconds per wall-clock second', positive, '> 0')
+                                'simulated seconds per wall-clock second; 0 = as fast as '
+                                'physics allows (every node on use_sim_time)',
+                                lambda v: v >= 0, '>= 0')
         request = SceneRequest(
             seed=declare(self, 'seed', 0, 'scene seed'),
             categories=tuple(declare(self, 'categories', [''], 'object categories; [] = any')),
@@ -66,6 +71,8 @@ class SimNode(Node):
         self.pub_vacuum = self.create_publisher(VacuumState, 'vacuum_gripper/state', COMMAND)
         self.create_subscription(
             PoseStamped, 'target_pose', self.on_target, COMMAND, callback_group=group)
+        self.create_subscription(MultiDOFJointTrajectory, 'target_trajectory', self.on_path,
+                                 COMMAND, callback_group=group)
         ActionServer(self, GripperCommand, 'franka_gripper/gripper_action', self.on_gripper,
                      callback_group=group)
         ActionServer(self, Vacuum, 'vacuum_gripper/vacuum', self.on_vacuum, callback_group=group)
@@ -131,8 +138,9 @@ class SimNode(Node):
                     self.robot.apply_reset()
                     wall0, sim0 = time.monotonic(), self.robot.now()
                     next_state = next_frame = sim0
-                due = sim0 + (time.monotonic() - wall0) * self.realtime
-                self.robot.advance_to(min(due, self.robot.now() + 0.05))
+                due = (sim0 + (time.monotonic() - wall0) * self.realtime if self.realtime
+                       else math.inf)
+                self.robot.advance_to(min(due, self.robot.now() + CHUNK))
                 now = self.robot.now()
                 stamp = self._stamp(now)
                 self.pub_clock.publish(Clock(clock=stamp))
@@ -145,6 +153,9 @@ class SimNode(Node):
                     frame = self.robot.render()
             if frame is not None:
                 self.publish_frame(frame, stamp)
+            if not self.realtime:
+                time.sleep(0)  # let the callbacks take the lock
+                continue
             ahead = self.robot.now() - (sim0 + (time.monotonic() - wall0) * self.realtime)
             time.sleep(max(0.001, ahead / self.realtime))
 
@@ -191,6 +202,20 @@ class SimNode(Node):
             return
         with self.lock:
             self.robot.set_target(pose)
+
+    def on_path(self, msg):
+        if msg.header.frame_id and msg.header.frame_id != self.base_frame:
+            self.get_logger().error(
+                f'target_trajectory in frame {msg.header.frame_id!r} ignored: expected '
+                f'{self.base_frame!r}')
+            return
+        try:
+            path = conv.path_from_msg(msg)
+        except conv.ConversionError as exc:
+            self.get_logger().error(f'target_trajectory ignored: {exc}')
+            return
+        with self.lock:
+            self.robot.follow_path(path)
 
     def on_gripper(self, goal_handle):
         command = goal_handle.request.command

@@ -101,6 +101,10 @@ def nodes(arguments: dict) -> list:
             planner['camera_extrinsic'] = sim_camera_extrinsic()
         out.append(NodeSpec('grasp_planner', 'grasp_planner',
                             (str(conf / 'grasp_planner.yaml'),), planner))
+    # The sim's controller takes whole paths, so it can run faster than real time; a real
+    # robot's Cartesian impedance controller takes poses, streamed at the control rate.
+    executor = {**common, 'gripper': args['gripper'],
+                'target_mode': 'trajectory' if sim else 'stream'}
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
-                        {**common, 'gripper': args['gripper']}))
+                        executor))
     return out

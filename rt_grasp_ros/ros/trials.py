@@ -110,7 +110,8 @@ class RosTrials:
         """Plan on the new scene's crop through /plan_grasp and run it through /execute_grasp."""
         reset = self._reset(seed, view)
         color, depth, info = self._fresh_crop(conv.stamp_to_sec(reset.stamp))
-        request = PlanGrasp.Request(decoding=PlanGrasp.Request.DECODING_CONSTRAINED, image=color, depth=depth,
+        request = PlanGrasp.Request(decoding=PlanGrasp.Request.DECODING_CONSTRAINED,
+                                    image=color, depth=depth,
                                     camera_info=info)
         deadline = time.monotonic() + 300.0
         while True:

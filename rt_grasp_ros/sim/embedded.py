@@ -21,6 +21,7 @@ from rt_grasp_ros.sim.objects import SUCTION_CATEGORIES
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene, object_view
 from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.skills.motion import TargetPath
 from rt_grasp_ros.transforms import Pose, top_down_rotation
 
 SETTLE_S = 0.3
@@ -74,6 +75,7 @@ class EmbeddedRobot:
         self.world = World(spec)
         self.robot = SimRobot(self.world)
         self.robot.wait(SETTLE_S)  # objects come to rest before anyone looks
+        self._path: tuple[float, TargetPath] | None = None  # (start time, path) being followed
         self._gripper_t0 = self.robot.now()
         self._last_width = self.gripper_width()
 
@@ -112,10 +114,19 @@ class EmbeddedRobot:
         return self._offset + self.robot.now()
 
     def advance_to(self, t: float) -> None:
-        """Step physics until simulated time reaches ``t``."""
+        """Step physics until simulated time reaches ``t``, following a path if one is set."""
         steps = int((t - self.now()) / self.robot.control_period)
-        if steps > 0:
-            self.robot.step(steps)
+        if self._path is None:
+            if steps > 0:
+                self.robot.step(steps)
+            return
+        start, path = self._path
+        for _ in range(max(0, steps)):
+            self.robot.set_target(path.at(self.now() - start))
+            self.robot.step()
+        if self.now() - start >= path.duration:
+            self.robot.set_target(path.poses[-1])
+            self._path = None
 
     def joint_state(self) -> tuple[list[str], list[float], list[float], list[float]]:
         """Names, positions, velocities and efforts for /joint_states (URDF joint names)."""
@@ -139,8 +150,13 @@ class EmbeddedRobot:
         return self.robot.tcp_pose()
 
     def set_target(self, pose: Pose) -> None:
-        """New impedance target (returns at once)."""
+        """New impedance target (returns at once); it replaces a path being followed."""
+        self._path = None
         self.robot.set_target(pose)
+
+    def follow_path(self, path: TargetPath) -> None:
+        """Follow ``path`` from now on, interpolated at every physics step (returns at once)."""
+        self._path = (self.now(), path)
 
     def camera_pose(self) -> Pose:
         """The scene camera's optical frame in the base frame."""

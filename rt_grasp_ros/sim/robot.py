@@ -17,11 +17,14 @@ from rt_grasp_ros.sim.gripper import GripperState, ParallelGripper, SuctionGripp
 from rt_grasp_ros.sim.ik import IKResult, check_reachable
 from rt_grasp_ros.sim.tools import FrankaHand
 from rt_grasp_ros.skills.motion import (
+    CancelCheck,
     GripperStatus,
     LinearMove,
     MoveOutcome,
+    TargetPath,
     Tolerance,
     move_linear,
+    stream,
 )
 from rt_grasp_ros.transforms import Pose
 
@@ -97,6 +100,10 @@ class SimRobot:
     def set_target(self, pose: Pose) -> None:
         """New equilibrium pose of the impedance controller."""
         self.controller.set_target(pose.position, pose.rotation_matrix)
+
+    def follow(self, path: TargetPath, cancelled: CancelCheck | None = None) -> None:
+        """Set each of the path's targets when it is due (the controller runs every step)."""
+        stream(self, path, cancelled)
 
     def check_target(self, pose: Pose) -> None:
         """Solve IK for ``pose``; its joint angles become the nullspace posture target.

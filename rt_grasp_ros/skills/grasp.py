@@ -7,6 +7,7 @@ the ground truth (did the object really rise) on top.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -19,8 +20,10 @@ from rt_grasp_ros.skills.motion import (
     CancelCheck,
     CancelledError,
     CollisionError,
+    GripperError,
     LinearMove,
     Motion,
+    RobotTimeoutError,
     UnreachableError,
     hold_here,
     move_linear,
@@ -38,9 +41,11 @@ class GraspFailure(str, Enum):
     COLLISION = "collision"
     NO_CONTACT = "no_contact"
     NOT_GRASPED = "not_grasped"
+    SLIPPED = "slipped"
     DROPPED = "dropped"
     CANCELLED = "cancelled"
     TIMEOUT = "timeout"
+    GRIPPER_ERROR = "gripper_error"
 
 
 class Stage(str, Enum):
@@ -53,6 +58,7 @@ class Stage(str, Enum):
     LIFT = "lift"
     HOLD = "hold"
     RELEASE = "release"
+    RETREAT = "retreat"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,9 @@ class GraspConfig:
         lift: how high the object is lifted (m).
         hold: how long it is held after lifting (s).
         grasp_force: squeeze force of the parallel gripper (N).
+        max_width: the parallel gripper's widest opening (m); a wider grasp is invalid.
+        slip_width: while held, fingers closing by more than this (m) mean the object slid.
+        release: after the hold, open the tool and retreat straight up.
         workspace: targets outside it are refused before anything moves.
         move: speeds, settle time and tolerances of each straight-line motion.
     """
@@ -90,6 +99,9 @@ class GraspConfig:
     lift: float = 0.10
     hold: float = 1.0
     grasp_force: float = 40.0
+    max_width: float = 0.08
+    slip_width: float = 0.005
+    release: bool = False
     workspace: Workspace = field(default_factory=Workspace)
     move: LinearMove = field(default_factory=LinearMove)
 
@@ -99,8 +111,13 @@ class GraspConfig:
                 f"GraspConfig needs lift > 0, hold >= 0, pre_grasp_height > 0; got "
                 f"{self.lift}, {self.hold}, {self.pre_grasp_height}"
             )
-        if self.grasp_force <= 0:
-            raise ConfigError(f"GraspConfig.grasp_force must be > 0, got {self.grasp_force}")
+        for name in ("grasp_force", "max_width", "slip_width"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"GraspConfig.{name} must be a number > 0, got {value}")
+        for name in ("lift", "hold", "pre_grasp_height"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"GraspConfig.{name} must be finite, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -126,7 +143,9 @@ def execute_grasp(
     """Run the grasp sequence on ``motion`` and return the sensed verdict (never raises).
 
     The wrist turns by the shorter way: a parallel grasp and the same grasp turned by pi are
-    one grasp. On cancellation the TCP is held where it is and the tool opened.
+    one grasp. On cancellation the TCP is held where it is and the tool opened. A robot that
+    stops answering (:class:`RobotTimeoutError`) or a failing tool driver
+    (:class:`GripperError`) ends the sequence with ``timeout`` or ``gripper_error``.
     """
     config = config or GraspConfig()
     stage = Stage.OPEN
@@ -146,13 +165,25 @@ def execute_grasp(
         return GraspOutcome(False, GraspFailure.COLLISION, str(exc), stage)
     except UnreachableError as exc:
         return GraspOutcome(False, GraspFailure.UNREACHABLE, str(exc), stage)
+    except RobotTimeoutError as exc:
+        return GraspOutcome(False, GraspFailure.TIMEOUT, f"{stage.value}: {exc}", stage)
+    except GripperError as exc:
+        return GraspOutcome(False, GraspFailure.GRIPPER_ERROR, f"{stage.value}: {exc}", stage)
     except CancelledError:
+        return GraspOutcome(False, GraspFailure.CANCELLED, _stop(motion, stage), stage)
+    done = "grasped, lifted, held and released" if config.release else "grasped, lifted and held"
+    return GraspOutcome(True, None, done, stage)
+
+
+def _stop(motion: Motion, stage: Stage) -> str:
+    """Hold the TCP where it is and open the tool; what happened, for the message."""
+    message = f"cancelled during {stage.value}"
+    try:
         hold_here(motion)
         motion.open_gripper()
-        return GraspOutcome(
-            False, GraspFailure.CANCELLED, f"cancelled during {stage.value}", stage
-        )
-    return GraspOutcome(True, None, "grasped, lifted and held", stage)
+    except (GripperError, RobotTimeoutError) as exc:
+        message += f" (stopping: {exc})"
+    return message
 
 
 class _GraspFailedError(Exception):
@@ -181,6 +212,12 @@ def _check_target(gripper: GripperKind, target: GraspTarget, config: GraspConfig
             GraspFailure.INVALID,
             f"the grasp is for a {target.gripper.value} gripper, the robot has a "
             f"{gripper.value} one",
+        )
+    width = target.width or 0.0
+    if gripper is GripperKind.PARALLEL and not 0.0 <= width <= config.max_width:
+        raise _GraspFailedError(
+            GraspFailure.INVALID,
+            f"grasp width {width} m is outside the gripper's range [0, {config.max_width}] m",
         )
     for name, point in (
         ("grasp", target.pose.position),
@@ -216,21 +253,48 @@ def _run(
     move_linear(motion, grasp, approach, cancelled)
     enter(Stage.CLOSE)
     if not suction:
-        motion.close_gripper(0.0, config.grasp_force)
+        motion.close_gripper(target.width or 0.0, config.grasp_force)
     wait(motion, 0.2 if suction else 0.6, cancelled)
     # The fingers may still be closing: the lift starts anyway, and the first check comes
     # once the object should be off the table.
     enter(Stage.LIFT)
     lift = replace(config.move, check=False)
     move_linear(motion, grasp.translated([0, 0, config.lift]), lift, cancelled)
-    if not motion.gripper_status().grasped:
+    held = motion.gripper_status()
+    if not held.grasped:
         failure = GraspFailure.NO_CONTACT if suction else GraspFailure.NOT_GRASPED
         what = "no part at the suction cup" if suction else "the fingers hold nothing"
         raise _GraspFailedError(failure, f"{what} after the lift")
     enter(Stage.HOLD)
-    wait(motion, config.hold, cancelled)
-    if not motion.gripper_status().grasped:
-        raise _GraspFailedError(GraspFailure.DROPPED, "the object was lost lifting or holding it")
+    _hold(motion, config, held.width, cancelled)
+    if config.release:
+        enter(Stage.RELEASE)
+        motion.open_gripper()
+        wait(motion, 0.5, cancelled)
+        enter(Stage.RETREAT)
+        up = motion.target_pose().translated([0, 0, config.pre_grasp_height])
+        move_linear(motion, up, lift, cancelled)
+
+
+def _hold(
+    motion: Motion, config: GraspConfig, width: float, cancelled: CancelCheck | None
+) -> None:
+    """Hold for ``config.hold``; fingers closing further (a parallel grip) mean a slip."""
+    chunk = 0.1
+    for _ in range(max(1, round(config.hold / chunk))):
+        wait(motion, min(chunk, config.hold) if config.hold > 0 else 0.0, cancelled)
+        status = motion.gripper_status()
+        if not status.grasped:
+            raise _GraspFailedError(GraspFailure.DROPPED, "the object was lost while holding it")
+        if (
+            motion.gripper_kind is GripperKind.PARALLEL
+            and width - status.width > config.slip_width
+        ):
+            raise _GraspFailedError(
+                GraspFailure.SLIPPED,
+                f"the fingers closed from {width * 1000:.1f} to {status.width * 1000:.1f} mm "
+                "while holding: the object slid in the grasp",
+            )
 
 
 def _nearest_turn(motion: Motion, target: GraspTarget) -> GraspTarget:

@@ -32,6 +32,14 @@ class CancelledError(RtGraspError):
     """The motion was cancelled by its caller."""
 
 
+class RobotTimeoutError(RtGraspError):
+    """The robot stopped answering within a bound: its clock stood still, or no state came."""
+
+
+class GripperError(RtGraspError):
+    """The gripper or vacuum driver failed: no server, a rejected or aborted command."""
+
+
 @dataclass(frozen=True)
 class GripperStatus:
     """What the tool reports.
@@ -100,6 +108,17 @@ class Motion(Protocol):
         """New target pose for the impedance controller; returns at once."""
         ...
 
+    def follow(self, path: TargetPath, cancelled: CancelCheck | None = None) -> None:
+        """Follow ``path`` on the robot's clock; return when its last target is due.
+
+        A robot whose controller takes only a pose streams it (:func:`stream`); one whose
+        controller takes a trajectory hands it over whole and waits for its end.
+
+        Raises:
+            CancelledError: ``cancelled()`` became true; the TCP is held where it is.
+        """
+        ...
+
     def reached(self, tolerance: Tolerance) -> bool:
         """Whether the TCP is within ``tolerance`` of the target and nearly at rest."""
         ...
@@ -156,6 +175,67 @@ def min_jerk(s: float) -> float:
 CancelCheck = Callable[[], bool]
 
 
+@dataclass(frozen=True)
+class TargetPath:
+    """Controller targets in time: ``poses[k]`` is the target at ``times[k]`` (s from the start).
+
+    ``times`` starts at 0 (the current target) and increases; between two samples the target
+    moves linearly (position) and by spherical interpolation (rotation).
+    """
+
+    times: tuple[float, ...]
+    poses: tuple[Pose, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.times) != len(self.poses) or len(self.times) < 2:
+            raise ConfigError(
+                f"TargetPath needs >= 2 times and as many poses, got {len(self.times)} times "
+                f"and {len(self.poses)} poses"
+            )
+        steps = np.diff(self.times)
+        if self.times[0] != 0.0 or not np.all(steps > 0) or not np.all(np.isfinite(steps)):
+            raise ConfigError(f"TargetPath.times must start at 0 and increase, got {self.times}")
+
+    @property
+    def duration(self) -> float:
+        """Time of the last target (s)."""
+        return self.times[-1]
+
+    def at(self, t: float) -> Pose:
+        """The target at time ``t`` (clamped to the path's ends)."""
+        if t <= 0.0:
+            return self.poses[0]
+        if t >= self.duration:
+            return self.poses[-1]
+        k = int(np.searchsorted(self.times, t, side="right")) - 1
+        a, b = self.poses[k], self.poses[k + 1]
+        s = (t - self.times[k]) / (self.times[k + 1] - self.times[k])
+        turn = rotation_error(b.rotation_matrix, a.rotation_matrix)
+        rotation = Rotation.from_rotvec(s * turn) * a.rotation
+        return Pose(a.position + s * (b.position - a.position), rotation)
+
+
+def linear_path(start: Pose, goal: Pose, duration: float, period: float) -> TargetPath:
+    """A straight line from ``start`` to ``goal``, minimum-jerk in time, one sample a period."""
+    steps = max(1, round(duration / period))
+    turn_vec = rotation_error(goal.rotation_matrix, start.rotation_matrix)
+    times, poses = [0.0], [start]
+    for k in range(1, steps + 1):
+        s = min_jerk(k / steps)
+        rotation = Rotation.from_rotvec(s * turn_vec) * start.rotation
+        times.append(k * period)
+        poses.append(Pose(start.position + s * (goal.position - start.position), rotation))
+    return TargetPath(tuple(times), tuple(poses))
+
+
+def stream(motion: Motion, path: TargetPath, cancelled: CancelCheck | None = None) -> None:
+    """Follow ``path`` by setting each target when it is due (a controller that takes poses)."""
+    for k in range(1, len(path.times)):
+        _check_cancel(motion, cancelled)
+        motion.set_target(path.poses[k])
+        motion.wait(path.times[k] - path.times[k - 1])
+
+
 def move_linear(
     motion: Motion,
     goal: Pose,
@@ -175,32 +255,30 @@ def move_linear(
     dist, turn = start.distance_to(goal)
     duration = max(move.min_duration, dist / move.linear_speed, turn / move.angular_speed)
     period = motion.control_period
-    steps = max(1, round(duration / period))
-    turn_vec = rotation_error(goal.rotation_matrix, start.rotation_matrix)
     t0 = motion.now()
-    for k in range(1, steps + 1):
-        _check_cancel(motion, cancelled)
-        s = min_jerk(k / steps)
-        rotation = Rotation.from_rotvec(s * turn_vec) * start.rotation
-        motion.set_target(Pose(start.position + s * (goal.position - start.position), rotation))
-        motion.wait(period)
+    motion.follow(linear_path(start, goal, duration, period), cancelled)
     motion.set_target(goal)
-    for _ in range(round(move.settle / period)):
-        if motion.reached(move.tolerance):
-            break
+    # Deadlines, not counts of periods: a robot clock that advances in coarse ticks (a fast
+    # simulator's /clock) must not stretch the settle time or a wait.
+    settle_end = motion.now() + move.settle
+    while motion.now() < settle_end and not motion.reached(move.tolerance):
         _check_cancel(motion, cancelled)
-        motion.wait(period)
+        motion.wait(min(period, max(settle_end - motion.now(), 1e-6)))
     pos_err, rot_err = motion.tcp_pose().distance_to(goal)
     reached = pos_err < move.tolerance.position and rot_err < move.tolerance.rotation
     return MoveOutcome(reached, pos_err, rot_err, motion.now() - t0)
 
 
 def wait(motion: Motion, seconds: float, cancelled: CancelCheck | None = None) -> None:
-    """Let ``seconds`` pass in control periods, checking for cancellation."""
+    """Let ``seconds`` pass (at least one control period), checking for cancellation."""
     period = motion.control_period
-    for _ in range(max(1, round(seconds / period))):
+    end = motion.now() + max(seconds, period)
+    while True:
         _check_cancel(motion, cancelled)
-        motion.wait(period)
+        left = end - motion.now()
+        if left <= 1e-9:
+            return
+        motion.wait(min(period, left))
 
 
 def hold_here(motion: Motion) -> None:

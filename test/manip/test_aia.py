@@ -18,7 +18,7 @@ from rt_grasp_ros.manip.aia import (
     perturbations,
     straight_pull,
 )
-from rt_grasp_ros.skills.motion import GripperStatus, Motion
+from rt_grasp_ros.skills.motion import GripperStatus, Motion, stream
 from rt_grasp_ros.transforms import Pose
 
 
@@ -74,6 +74,9 @@ class SealedMechanism:
     def set_target(self, pose: Pose) -> None:
         self.target = pose
         self.targets.append(pose.position.copy())
+
+    def follow(self, path, cancelled=None) -> None:
+        stream(self, path, cancelled)
 
     def wrench(self) -> np.ndarray:
         if not self.sealed:

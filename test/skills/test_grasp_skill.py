@@ -7,13 +7,14 @@ import pytest
 
 pytest.importorskip("mujoco")
 
+from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
 from rt_grasp_ros.sim.grasps import ground_truth_grasps
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene
 from rt_grasp_ros.sim.world import World
 from rt_grasp_ros.skills.grasp import GraspConfig, GraspFailure, Stage, Workspace, execute_grasp
-from rt_grasp_ros.skills.motion import Motion
+from rt_grasp_ros.skills.motion import GripperError, GripperStatus, Motion, RobotTimeoutError
 from rt_grasp_ros.transforms import Pose, top_down_rotation
 
 
@@ -80,3 +81,73 @@ def test_unreachable_and_wrong_tool_fail_with_their_kind(setup):
     suction = GraspTarget(target.pose, 0.0, GripperKind.SUCTION)
     outcome = execute_grasp(robot, suction)
     assert outcome.failure is GraspFailure.INVALID and "suction" in outcome.message
+
+
+def test_release_opens_the_fingers_and_retreats_straight_up(setup):
+    _, robot, target = setup
+    stages = []
+    config = GraspConfig(release=True, hold=0.3)
+    outcome = execute_grasp(robot, target, config, on_stage=stages.append)
+    assert outcome.success and "released" in outcome.message
+    assert stages[-3:] == [Stage.HOLD, Stage.RELEASE, Stage.RETREAT]
+    assert robot.gripper_status().width > 0.07 and not robot.gripper_status().grasped
+    top = target.pose.position[2] + config.lift + config.pre_grasp_height
+    assert robot.tcp_pose().position[2] == pytest.approx(top, abs=0.01)
+
+
+class SlippingRobot(SimRobot):
+    """The fingers close a little further at every look once the object is held: a slip."""
+
+    def __init__(self, world):
+        super().__init__(world)
+        self.looks = 0
+
+    def gripper_status(self) -> GripperStatus:
+        status = super().gripper_status()
+        if not status.grasped:
+            return status
+        self.looks += 1
+        return GripperStatus(status.width - 0.002 * self.looks, True)
+
+
+def test_fingers_closing_further_while_held_is_a_slip(setup):
+    world, _, target = setup
+    outcome = execute_grasp(SlippingRobot(world), target, GraspConfig(hold=1.0))
+    assert outcome.failure is GraspFailure.SLIPPED and outcome.stage is Stage.HOLD
+    assert "slid" in outcome.message
+
+
+class BrokenGripperRobot(SimRobot):
+    def close_gripper(self, width: float = 0.0, force: float = 40.0) -> None:
+        raise GripperError("the gripper driver reported a fault")
+
+
+class DeadClockRobot(SimRobot):
+    def wait(self, seconds: float) -> None:
+        if self.now() > 0.5:
+            raise RobotTimeoutError("the robot's clock stood still")
+        super().wait(seconds)
+
+
+def test_driver_faults_end_the_grasp_with_their_kind(setup):
+    world, _, target = setup
+    broken = execute_grasp(BrokenGripperRobot(world), target)
+    assert broken.failure is GraspFailure.GRIPPER_ERROR and broken.stage is Stage.CLOSE
+    assert "fault" in broken.message
+    dead = execute_grasp(DeadClockRobot(world), target)
+    assert dead.failure is GraspFailure.TIMEOUT and "clock" in dead.message
+
+
+@pytest.mark.parametrize(
+    "field, value", [("hold", float("nan")), ("lift", float("inf")), ("max_width", 0.0)]
+)
+def test_a_bad_grasp_config_names_its_field(field, value):
+    with pytest.raises(ConfigError, match=field):
+        GraspConfig(**{field: value})
+
+
+def test_a_grasp_wider_than_the_gripper_is_invalid(setup):
+    _, robot, target = setup
+    wide = GraspTarget(target.pose, 0.12, GripperKind.PARALLEL)
+    outcome = execute_grasp(robot, wide)
+    assert outcome.failure is GraspFailure.INVALID and "width" in outcome.message

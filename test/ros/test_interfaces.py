@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import re
+
 import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy is missing: `make setup` installs ROS 2")
@@ -218,15 +220,19 @@ def test_gripper_command_has_control_msgs_fields():
     assert GripperCommand.Feedback.get_fields_and_field_types() == four
 
 
-def test_documented_failure_kinds_and_stages_are_in_the_action_file():
+def test_the_action_documents_exactly_the_failure_kinds_and_stages_the_skill_produces():
+    # Each kind is produced by a behaviour test: test/skills/test_grasp_skill.py (invalid,
+    # outside_workspace, unreachable, collision, no_contact, not_grasped, slipped, dropped,
+    # cancelled, timeout, gripper_error) and test/ros/test_executor_faults.py (over ROS).
+    from rt_grasp_ros.skills.grasp import GraspFailure, Stage
+
     text = (ROOT / "action" / "ExecuteGrasp.action").read_text()
-    failures = ["invalid", "outside_workspace", "unreachable", "collision", "no_contact"]
-    failures += ["not_grasped", "slipped", "dropped", "cancelled", "timeout", "gripper_error"]
-    for kind in failures:
-        assert f"#   {kind} " in text, kind
-    stages = ["open", "pre_grasp", "approach", "close", "lift", "hold", "release", "retreat"]
-    for stage in stages:
-        assert stage in text
+    documented = set(re.findall(r"^#   ([a-z_]+) ", text, flags=re.MULTILINE))
+    assert documented == {f.value for f in GraspFailure}
+    feedback = text.split("---")[2]  # the stage listed in the feedback's comment
+    stage_line = next(line for line in feedback.splitlines() if line.startswith("string stage"))
+    listed = set(re.findall(r"[a-z_]+", stage_line.split("#", 1)[1])) - {"or"}
+    assert listed == {s.value for s in Stage}
 
 
 def filled_grasp(stamp):

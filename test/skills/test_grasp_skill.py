@@ -151,3 +151,51 @@ def test_a_grasp_wider_than_the_gripper_is_invalid(setup):
     wide = GraspTarget(target.pose, 0.12, GripperKind.PARALLEL)
     outcome = execute_grasp(robot, wide)
     assert outcome.failure is GraspFailure.INVALID and "width" in outcome.message
+
+
+def test_closing_beside_the_object_is_not_grasped(setup):
+    _, robot, target = setup
+    beside = GraspTarget(target.pose.translated([0.0, 0.15, 0.0]), target.width)
+    outcome = execute_grasp(robot, beside)
+    assert outcome.failure is GraspFailure.NOT_GRASPED and outcome.stage is Stage.LIFT
+
+
+class LosingRobot(SimRobot):
+    """The object is lost a few looks into the hold."""
+
+    def __init__(self, world):
+        super().__init__(world)
+        self.looks = 0
+
+    def gripper_status(self) -> GripperStatus:
+        status = super().gripper_status()
+        self.looks += status.grasped
+        return GripperStatus(status.width, status.grasped and self.looks < 3)
+
+
+def test_losing_the_object_while_holding_it_is_dropped(setup):
+    world, _, target = setup
+    outcome = execute_grasp(LosingRobot(world), target)
+    assert outcome.failure is GraspFailure.DROPPED and outcome.stage is Stage.HOLD
+
+
+def test_a_grasp_into_the_table_is_a_collision(setup):
+    _, robot, target = setup
+    deep = GraspTarget(target.pose.translated([0.0, 0.0, -target.pose.position[2] - 0.05]), 0.04)
+    low = Workspace(lower=(0.2, -0.5, -0.3), upper=(0.8, 0.5, 0.6))
+    outcome = execute_grasp(robot, deep, GraspConfig(workspace=low))
+    assert outcome.failure is GraspFailure.COLLISION, outcome.message
+
+
+def test_suction_beside_the_object_is_no_contact():
+    config = SceneConfig(n_objects=1, categories=("box",), gripper="suction")
+    world = World(generate_scene(2, config))
+    try:
+        robot = SimRobot(world)
+        robot.wait(0.3)
+        target = ground_truth_grasps(world, world.render())[0].target
+        beside = GraspTarget(target.pose.translated([0.0, 0.18, 0.0]), 0.0, GripperKind.SUCTION)
+        outcome = execute_grasp(robot, beside)
+        assert outcome.failure is GraspFailure.NO_CONTACT, outcome.message
+    finally:
+        world.close()

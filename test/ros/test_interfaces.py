@@ -2,13 +2,12 @@
 
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-
-import re
 
 import pytest
 

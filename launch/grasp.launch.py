@@ -18,7 +18,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from rt_grasp_ros.ros.stack import ARGUMENTS, nodes, PACKAGE
+from rt_grasp_ros.ros.stack import ARGUMENTS, nodes, PACKAGE, rviz_parameters
 
 
 def _installed(package):
@@ -55,7 +55,9 @@ def _nodes(context):
         actions.append(_missing('rviz2', 'no RViz window'))
     elif args['rviz'] == 'true':
         rviz_config = str(share / 'rviz' / 'rt_grasp.rviz')
-        actions.append(Node(package='rviz2', executable='rviz2', arguments=['-d', rviz_config]))
+        # with sim:=true RViz follows the sim's /clock, as every node does
+        actions.append(Node(package='rviz2', executable='rviz2', arguments=['-d', rviz_config],
+                            parameters=[rviz_parameters(args)]))
     return actions
 
 

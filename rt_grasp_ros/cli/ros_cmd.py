@@ -18,6 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "up", help="start the nodes of grasp.launch.py (args NAME:=VALUE, as ros2 launch)"
     )
     up.add_argument("launch_args", nargs="*", metavar="NAME:=VALUE")
+    up.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NODE.NAME:=VALUE",
+        help="set a parameter of one node on top of its file (repeatable), "
+        "e.g. sim.realtime_factor:=3.0",
+    )
     up.add_argument("--print", action="store_true", help="print the node commands and exit")
     up.set_defaults(func=run_up)
     plan = cmds.add_parser("plan", help="call /plan_grasp and print the reasoning and pose")
@@ -46,17 +54,35 @@ def parse_launch_args(items: list[str]) -> dict[str, str]:
     return out
 
 
+def parse_node_params(items: list[str]) -> dict[str, dict[str, str]]:
+    """``node.name:=value`` items as ``{node: {name: value}}``; anything else names itself."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, value = item.partition(":=")
+        node, dot, name = key.partition(".")
+        if not sep or not dot or not node or not name:
+            raise ConfigError(f"--param {item!r} is not NODE.NAME:=VALUE (e.g. sim.seed:=3)")
+        out.setdefault(node, {})[name] = value
+    return out
+
+
 def run_up(args: argparse.Namespace) -> int:
-    """Start the stack in the foreground; Ctrl-C stops every node."""
+    """Start the stack in the foreground; Ctrl-C stops every node, so does a node's exit."""
     from rt_grasp_ros.ros.bringup import node_commands, up
+    from rt_grasp_ros.ros.stack import nodes
 
     launch_args = parse_launch_args(args.launch_args)
+    overrides = parse_node_params(args.param)
+    names = [spec.name for spec in nodes(launch_args)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ConfigError(f"--param for node(s) {unknown} not in this stack: {names}")
     if args.print:
-        for name, argv in node_commands(launch_args):
+        for name, argv in node_commands(launch_args, overrides):
             print(name, " ".join(argv))
         return 0
     require("rclpy", "the ROS 2 nodes")
-    return up(launch_args)
+    return up(launch_args, overrides=overrides)
 
 
 def _print_grasp(response: Any) -> None:

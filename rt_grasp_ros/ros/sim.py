@@ -6,12 +6,20 @@ publishes: /clock, /joint_states, the measured TCP pose, colour + registered dep
 info. Target poses drive its Cartesian impedance controller; the Franka Hand answers a
 GripperCommand action and the suction cup the Vacuum action. Sim-only services reset the scene
 and give its ground-truth grasps and the articulated part's joint position.
+
+A physics failure stops the node loudly: an exception in the physics thread (MuJoCo, the
+renderer, a scene that does not build), or a thread that makes no step for ``physics_timeout``
+wall-clock seconds, is logged with its traceback, calls that wait on physics answer with the
+cause, and the process exits with status 1 (so ``rt-grasp ros up`` stops the stack). Every
+wait on physics is bounded by wall-clock time.
 """
 
+import contextlib
 import math
 import sys
 import threading
 import time
+import traceback
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
@@ -25,6 +33,7 @@ from rt_grasp.msg import VacuumState
 from rt_grasp.srv import GetPartState, GetSceneGrasps, ResetScene
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.ros import conversions as conv
+from rt_grasp_ros.ros.frames import camera_transform_fields, transform_msg
 from rt_grasp_ros.ros.interfaces import gripper_command_action
 from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
 from rt_grasp_ros.ros.qos import COMMAND, SENSOR_DATA
@@ -34,6 +43,13 @@ from trajectory_msgs.msg import MultiDOFJointTrajectory
 
 GripperCommand = gripper_command_action()
 CHUNK = 0.05  # simulated seconds stepped between two looks at the wall clock and the callbacks
+# Wall-clock seconds between a physics failure and the node's shutdown, so that calls waiting
+# on physics can still send their answer (the cause).
+FAILURE_GRACE_S = 0.5
+
+
+class PhysicsError(RtGraspError):
+    """The physics thread failed, stalled, or did not answer within physics_timeout."""
 
 
 class SimNode(Node):
@@ -51,6 +67,11 @@ class SimNode(Node):
                                 'simulated seconds per wall-clock second; 0 = as fast as '
                                 'physics allows (every node on use_sim_time)',
                                 lambda v: v >= 0, '>= 0')
+        self.physics_timeout = declare(
+            self, 'physics_timeout', 30.0,
+            'wall-clock seconds (s) a call waits for the physics thread beyond the simulated '
+            'time it asks for, and the longest the thread may go without a step before the '
+            'node stops with status 1', positive, '> 0 (s)')
         request = SceneRequest(
             seed=declare(self, 'seed', 0, 'scene seed'),
             categories=tuple(declare(self, 'categories', [''], 'object categories; [] = any')),
@@ -84,9 +105,14 @@ class SimNode(Node):
         self.static_tf = self.publish_camera_tf()
         self.state_period = 1.0 / state_rate
         self.running = True
+        self.failure = None  # what stopped the physics thread, once it failed
+        self.fail_lock = threading.Lock()
+        self.heartbeat = time.monotonic()  # wall clock of the physics thread's last step
+        self.stopping = threading.Event()
         self.context.on_shutdown(self.stop)
         self.thread = threading.Thread(target=self.run, name='physics', daemon=True)
         self.thread.start()
+        threading.Thread(target=self.watch, name='physics-watchdog', daemon=True).start()
         self.get_logger().info(
             f'ready: {request.gripper} gripper, scene seed {request.seed}, '
             f'{", ".join(self.robot.categories())}')
@@ -94,21 +120,15 @@ class SimNode(Node):
     def publish_camera_tf(self):
         """Publish the camera's optical frame in the base frame as a static transform (tf2)."""
         try:
-            from geometry_msgs.msg import TransformStamped
             from tf2_ros import StaticTransformBroadcaster
         except ImportError:
-            self.get_logger().info('tf2_ros is not installed: no TF (planners take the camera '
-                                   'extrinsic from a parameter)')
+            self.get_logger().info('tf2_ros is not installed: no TF (the stack passes the same '
+                                   'camera pose to the nodes as camera_extrinsic)')
             return None
-        pose = self.robot.camera_pose()
-        t = TransformStamped()
-        t.header.frame_id, t.child_frame_id = self.base_frame, self.robot.camera_frame()
-        t.transform.translation.x, t.transform.translation.y, t.transform.translation.z = (
-            float(c) for c in pose.position)
-        q = t.transform.rotation
-        q.x, q.y, q.z, q.w = (float(c) for c in pose.quat_xyzw)
+        fields = camera_transform_fields(
+            self.base_frame, self.robot.camera_frame(), self.robot.camera_pose())
         broadcaster = StaticTransformBroadcaster(self)
-        broadcaster.sendTransform(t)
+        broadcaster.sendTransform(transform_msg(fields, self.get_clock().now().to_msg()))
         return broadcaster
 
     # -- the physics thread -----------------------------------------------------------------
@@ -116,6 +136,7 @@ class SimNode(Node):
     def stop(self):
         """Stop the physics thread (on shutdown, before the context goes away)."""
         self.running = False
+        self.stopping.set()
 
     def run(self):
         """Run the loop; the thread that rendered releases the renderer (GL contexts are)."""
@@ -123,16 +144,80 @@ class SimNode(Node):
             self.loop()
         except RCLError as exc:
             if self.context.ok():
-                raise
-            self.get_logger().debug(f'publishing stopped at shutdown: {exc}')
+                self.fail(exc)
+            else:
+                self.get_logger().debug(f'publishing stopped at shutdown: {exc}')
+        except Exception as exc:  # any failure of physics or rendering stops the node
+            self.fail(exc)
         finally:
             self.robot.close()
+
+    def fail(self, cause):
+        """
+        Record the physics failure ``cause`` (an exception or a text), log it, stop the node.
+
+        Calls waiting on physics answer with the cause at once; the context shuts down
+        FAILURE_GRACE_S later, and main() then returns 1.
+        """
+        with self.fail_lock:
+            if self.failure is not None:
+                return
+            self.failure = f'{type(cause).__name__}: {cause}' if isinstance(
+                cause, BaseException) else str(cause)
+        if isinstance(cause, BaseException):
+            trace = '\n' + ''.join(traceback.format_exception(cause)).rstrip()
+        else:
+            trace = ''
+        self.running = False
+        self.get_logger().fatal(f'physics failed: {self.failure}; stopping the node{trace}')
+        timer = threading.Timer(FAILURE_GRACE_S, self.context.try_shutdown)
+        timer.daemon = True
+        timer.start()
+
+    def watch(self):
+        """Fail the node when the physics thread makes no step for physics_timeout seconds."""
+        period = min(0.5, self.physics_timeout / 4)
+        while self.running and not self.stopping.wait(period):
+            stale = time.monotonic() - self.heartbeat
+            if stale > self.physics_timeout and self.thread.is_alive():
+                self.fail(f'the physics thread made no step for {stale:.1f} s '
+                          f'(physics_timeout={self.physics_timeout:g} s): it is stuck')
+                return
+
+    @contextlib.contextmanager
+    def physics(self, deadline):
+        """
+        Hold the physics lock until the block ends; raise PhysicsError past ``deadline``.
+
+        ``deadline`` is a time.monotonic() value; a failed physics raises at once.
+        """
+        while not self.lock.acquire(timeout=0.02):
+            self._check(deadline, 'the physics thread did not let go of the scene')
+        try:
+            self._check(None, '')
+            yield
+        finally:
+            self.lock.release()
+
+    def _check(self, deadline, what):
+        if self.failure is not None:
+            raise PhysicsError(f'physics failed: {self.failure}')
+        if deadline is not None and time.monotonic() > deadline:
+            raise PhysicsError(f'{what} within physics_timeout={self.physics_timeout:g} s '
+                               '(wall clock)')
+
+    def deadline(self, sim_seconds=0.0):
+        """Return the wall-clock deadline of a wait for ``sim_seconds`` of simulated time."""
+        # realtime_factor 0 runs as fast as it can: physics_timeout alone bounds the wait
+        pace = sim_seconds / self.realtime if self.realtime else 0.0
+        return time.monotonic() + pace + self.physics_timeout
 
     def loop(self):
         """Step physics to keep up with the wall clock; publish state and frames when due."""
         wall0, sim0 = time.monotonic(), self.robot.now()
         next_state = next_frame = 0.0
         while self.running and self.context.ok():
+            self.heartbeat = time.monotonic()
             with self.lock:
                 if self.robot.reset_pending():
                     self.robot.apply_reset()
@@ -197,11 +282,10 @@ class SimNode(Node):
             return
         try:
             pose = conv.pose_from_msg(msg.pose)
-        except conv.ConversionError as exc:
-            self.get_logger().error(f'target_pose ignored: {exc}')
-            return
-        with self.lock:
-            self.robot.set_target(pose)
+            with self.physics(self.deadline()):
+                self.robot.set_target(pose)
+        except (conv.ConversionError, PhysicsError) as exc:
+            self.get_logger().error(f'target_pose ignored: {exc}', throttle_duration_sec=1.0)
 
     def on_path(self, msg):
         if msg.header.frame_id and msg.header.frame_id != self.base_frame:
@@ -220,13 +304,19 @@ class SimNode(Node):
     def on_gripper(self, goal_handle):
         command = goal_handle.request.command
         result = GripperCommand.Result()
-        with self.lock:
-            started = self.robot.command_gripper(2 * command.position, command.max_effort)
-        if started is not None:
+        try:
+            with self.physics(self.deadline()):
+                started = self.robot.command_gripper(2 * command.position, command.max_effort)
+                result.position = self.robot.gripper_width() / 2
+            if started is not None:
+                self.get_logger().error(f'gripper command refused: {started}')
+                goal_handle.abort()
+                return result
+            width, held = self.wait_for(self.robot.gripper_settled, timeout=3.0)
+        except PhysicsError as exc:
+            self.get_logger().error(f'gripper command aborted: {exc}')
             goal_handle.abort()
-            result.position = self.robot.gripper_width() / 2
             return result
-        width, held = self.wait_for(self.robot.gripper_settled, timeout=3.0)
         result.position, result.effort = width / 2, float(command.max_effort if held else 0.0)
         result.stalled = held
         result.reached_goal = abs(width - 2 * command.position) < 0.002
@@ -241,14 +331,18 @@ class SimNode(Node):
             goal_handle.abort()
             return result
         on = goal.command == Vacuum.Goal.VACUUM
-        with self.lock:
-            error = self.robot.command_vacuum(on)
+        timeout = goal.timeout if goal.timeout > 0 else 1.0
+        try:
+            with self.physics(self.deadline()):
+                error = self.robot.command_vacuum(on)
+            if error is None:
+                present = self.wait_for(lambda: self.robot.vacuum_settled(on), timeout)
+        except PhysicsError as exc:
+            error = str(exc)
         if error is not None:
             result.message = error
             goal_handle.abort()
             return result
-        timeout = goal.timeout if goal.timeout > 0 else 1.0
-        present = self.wait_for(lambda: self.robot.vacuum_settled(on), timeout)
         result.success = present == on
         result.state.part_present = bool(present)
         result.message = '' if result.success else (
@@ -257,14 +351,21 @@ class SimNode(Node):
         return result
 
     def wait_for(self, check, timeout):
-        """Poll ``check() -> (done, value)`` under the lock until done or ``timeout`` sim-s."""
-        with self.lock:
+        """
+        Poll ``check() -> (done, value)`` under the lock until done or ``timeout`` sim-s.
+
+        Raises PhysicsError if physics fails, or if simulated time does not get there within
+        timeout / realtime_factor + physics_timeout seconds of wall-clock time.
+        """
+        deadline = self.deadline(timeout)
+        with self.physics(deadline):
             end = self.robot.now() + timeout
         while True:
-            with self.lock:
+            with self.physics(deadline):
                 done, value = check()
                 if done or self.robot.now() >= end:
                     return value
+            self._check(deadline, f'simulated time did not advance by {timeout:g} s')
             time.sleep(0.01)
 
     def on_reset(self, request, response):
@@ -272,55 +373,67 @@ class SimNode(Node):
             req = SceneRequest(request.seed, tuple(request.categories),
                                max(1, request.n_objects), request.gripper or None,
                                request.view)
-            with self.lock:
+            deadline = self.deadline()
+            with self.physics(deadline):
                 self.robot.request_reset(req)
+            while True:
+                with self.physics(deadline):
+                    if not self.robot.reset_pending():
+                        response.stamp = self._stamp(self.robot.now())
+                        response.objects = self.robot.categories()
+                        break
+                self._check(deadline, 'the physics thread did not build the new scene')
+                time.sleep(0.01)
         except RtGraspError as exc:
             response.message = str(exc)
             return response
-        while True:
-            with self.lock:
-                if not self.robot.reset_pending():
-                    break
-            time.sleep(0.01)
-        with self.lock:
-            response.stamp = self._stamp(self.robot.now())
-        response.success, response.objects = True, self.robot.categories()
+        response.success = True
         response.message = f'scene {request.seed}: {", ".join(response.objects)}'
         return response
 
     def on_grasps(self, request, response):
-        with self.lock:
-            try:
+        try:
+            with self.physics(self.deadline()):
                 targets = self.robot.ground_truth(request.object or None)
-            except RtGraspError as exc:
-                response.message = str(exc)
-                return response
+        except RtGraspError as exc:
+            response.message = str(exc)
+            return response
         response.grasps = [conv.target_to_grasp_msg(t, self.base_frame) for t in targets]
         response.success = True
         response.message = f'{len(targets)} ground-truth grasps'
         return response
 
     def on_part(self, request, response):
-        with self.lock:
-            try:
+        try:
+            with self.physics(self.deadline()):
                 response.joint_type, response.position = self.robot.part_state()
-            except RtGraspError as exc:
-                response.message = str(exc)
-                return response
+        except RtGraspError as exc:
+            response.message = str(exc)
+            return response
         response.success = True
         return response
 
     def destroy_node(self):
         """Stop the physics thread, then destroy the node."""
-        self.running = False
+        self.stop()
         if self.thread.is_alive():
-            self.thread.join(timeout=10.0)
+            # a stuck thread (failed node) is left behind: it is a daemon
+            self.thread.join(timeout=10.0 if self.failure is None else 1.0)
         super().destroy_node()
 
 
 def main(args=None):
-    """Run the node until Ctrl-C."""
-    return run_node(SimNode, args, threads=4)
+    """Run the node until Ctrl-C; 1 if physics failed, 2 for a bad parameter, else 0."""
+    made = []
+
+    def sim_node():
+        made.append(SimNode())
+        return made[-1]
+
+    status = run_node(sim_node, args, threads=4)
+    if status == 0 and made and made[0].failure is not None:
+        return 1
+    return status
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ from pathlib import Path
 import sys
 
 from rt_grasp_ros.errors import ConfigError
+from rt_grasp_ros.ros.frames import extrinsic_numbers, MISSING, parse_extrinsic, tf2_available
 
 PACKAGE = 'rt_grasp'
 
@@ -25,6 +26,9 @@ ARGUMENTS = {
     'executor': ('cartesian', 'executor backend: cartesian (impedance targets)'),
     'rviz': ('false', 'start RViz with rviz/rt_grasp.rviz (needs a ROS install)'),
     'seed': ('0', 'seed of the simulated scene'),
+    'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
+                             'hand-eye calibration), set once for every node; empty: the sim '
+                             "camera's pose with sim:=true, TF (tf2_ros) with sim:=false"),
 }
 CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
            'camera': ('topics', 'realsense', 'kinect'), 'executor': ('cartesian',),
@@ -35,8 +39,45 @@ def sim_camera_extrinsic() -> list:
     """Return the sim camera's optical frame in the base frame: x y z qx qy qz qw."""
     from rt_grasp_ros.sim.camera import CameraConfig
 
-    pose = CameraConfig().camera().base_from_camera
-    return [float(c) for c in (*pose.position, *pose.quat_xyzw)]
+    return extrinsic_numbers(CameraConfig().camera().base_from_camera)
+
+
+def camera_extrinsic(args: dict):
+    """
+    Return the camera extrinsic the nodes get (7 numbers), or None for TF.
+
+    With sim:=true it is the sim camera's pose; an argument that differs from it is refused
+    (the sim renders from its own camera, so planning with another pose would be wrong). With
+    sim:=false it is the argument, or None (TF) where tf2_ros is installed; else ConfigError.
+    """
+    given = parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
+    if args['sim'] == 'true':
+        sim = sim_camera_extrinsic()
+        if given is not None and not same_pose(given, sim):
+            raise ConfigError(
+                f"argument camera_extrinsic:='{args['camera_extrinsic']}' differs from the sim "
+                f"camera's pose '{' '.join(f'{v:.7g}' for v in sim)}': with sim:=true leave it "
+                'empty (the sim renders from its own camera)')
+        return sim
+    if given is not None:
+        return extrinsic_numbers(given)
+    if not tf2_available():
+        raise ConfigError(f'sim:=false needs the camera extrinsic: {MISSING}')
+    return None
+
+
+def same_pose(pose, numbers: list, tolerance: float = 1e-6) -> bool:
+    """Whether ``pose`` is the pose of ``numbers`` (x y z qx qy qz qw; q and -q alike)."""
+    other = extrinsic_numbers(parse_extrinsic(numbers))
+    mine = extrinsic_numbers(pose)
+    dq = abs(sum(a * b for a, b in zip(mine[3:], other[3:])))
+    return (max(abs(a - b) for a, b in zip(mine[:3], other[:3])) <= tolerance
+            and dq >= 1.0 - tolerance)
+
+
+def rviz_parameters(arguments: dict) -> dict:
+    """Return RViz's parameters: it follows the sim's clock when the sim runs."""
+    return {'use_sim_time': resolve(arguments)['sim'] == 'true'}
 
 
 @dataclass(frozen=True)
@@ -79,6 +120,11 @@ def resolve(arguments: dict) -> dict:
     for name, allowed in CHOICES.items():
         if args[name] not in allowed:
             raise ConfigError(f'argument {name}:={args[name]} must be one of {list(allowed)}')
+    try:
+        int(args['seed'])
+    except ValueError:
+        raise ConfigError(f"argument seed:={args['seed']} must be an integer") from None
+    parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
     return args
 
 
@@ -88,17 +134,17 @@ def nodes(arguments: dict) -> list:
     conf = config_dir()
     sim = args['sim'] == 'true'
     common = {'use_sim_time': sim}
+    extrinsic = camera_extrinsic(args)
+    frames = {} if extrinsic is None else {'camera_extrinsic': extrinsic}
     out = []
     if sim:
         out.append(NodeSpec('sim', 'sim', (str(conf / 'sim.yaml'),),
                             {'gripper': args['gripper'], 'seed': int(args['seed'])}))
     out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
-                        {**common, 'source': args['camera']}))
+                        {**common, **frames, 'source': args['camera']}))
     if args['model']:
-        planner = {**common, 'model': str(Path(args['model']).expanduser()),
+        planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
                    'gripper': args['gripper']}
-        if sim:
-            planner['camera_extrinsic'] = sim_camera_extrinsic()
         out.append(NodeSpec('grasp_planner', 'grasp_planner',
                             (str(conf / 'grasp_planner.yaml'),), planner))
     # The sim's controller takes whole paths, so it can run faster than real time; a real

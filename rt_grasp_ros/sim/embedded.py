@@ -6,6 +6,7 @@ ROS-free: the sim node is a thin shell over :class:`EmbeddedRobot`. Physics adva
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -25,6 +26,12 @@ from rt_grasp_ros.skills.motion import TargetPath
 from rt_grasp_ros.transforms import Pose, top_down_rotation
 
 SETTLE_S = 0.3
+
+# Fault-injection seam for tests of what serves this robot (the sim node's physics thread):
+# when set, advance_to calls it with the simulated time before stepping, and whatever it
+# raises (or however long it blocks) is a physics failure, as a MuJoCo or renderer error
+# would be. None in normal use; nothing in the package sets it.
+physics_fault: Callable[[float], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,8 @@ class EmbeddedRobot:
 
     def advance_to(self, t: float) -> None:
         """Step physics until simulated time reaches ``t``, following a path if one is set."""
+        if physics_fault is not None:
+            physics_fault(self.now())
         steps = int((t - self.now()) / self.robot.control_period)
         if self._path is None:
             if steps > 0:

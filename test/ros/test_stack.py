@@ -103,8 +103,11 @@ def test_bad_goals_are_rejected_and_never_move(start_node, ros_node, spin_until)
 
 
 def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros_node, spin_until):
+    from rt_grasp_ros.ros.stack import sim_camera_extrinsic
+
+    extrinsic = "[" + ",".join(str(v) for v in sim_camera_extrinsic()) + "]"
     start_node("sim", "-p", "seed:=4", "-p", "camera_rate:=5.0")
-    start_node("camera", *SIM_TIME)
+    start_node("camera", "-p", f"camera_extrinsic:={extrinsic}", *SIM_TIME)
     info = []
     ros_node.create_subscription(CameraInfo, "crop/camera_info", info.append, qos.SENSOR_DATA)
     assert spin_until(ros_node, lambda: bool(info), 30.0), "no crop arrived"
@@ -114,9 +117,6 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
     assert (info[0].roi.width, info[0].roi.height) == (side, side)
     assert 120 <= x0 <= 520 - side and 40 <= y0 <= 440 - side
     assert info[0].k[2] == pytest.approx(320.0 - 0.5 - x0)  # pixel centres at integers
-    from rt_grasp_ros.ros.stack import sim_camera_extrinsic
-
-    extrinsic = "[" + ",".join(str(v) for v in sim_camera_extrinsic()) + "]"
     start_node(
         "grasp_planner",
         "-p",

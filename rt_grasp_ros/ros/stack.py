@@ -102,5 +102,5 @@ def nodes(arguments: dict) -> list:
         out.append(NodeSpec('grasp_planner', 'grasp_planner',
                             (str(conf / 'grasp_planner.yaml'),), planner))
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
-                        {**common, 'gripper': args['gripper']}))
+                        {**common, 'gripper': args['gripper'], 'backend': args['executor']}))
     return out

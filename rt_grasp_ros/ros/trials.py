@@ -17,6 +17,8 @@ from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.pipeline.trials import DemoTrial
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.bringup import start_nodes, stop_nodes
+from rt_grasp_ros.ros.clients import PlannerWatch, wait_for_plan_service
+from rt_grasp_ros.ros.frame_sync import FrameMatcher
 from rt_grasp_ros.ros.qos import SENSOR_DATA
 
 
@@ -39,13 +41,14 @@ class RosTrials:
         self.reset = self.node.create_client(ResetScene, 'sim/reset')
         self.truth = self.node.create_client(GetSceneGrasps, 'sim/scene_grasps')
         self.plan = self.node.create_client(PlanGrasp, 'plan_grasp')
+        self.planner = PlannerWatch(self.node)
         self.execute = ActionClient(self.node, ExecuteGrasp, 'execute_grasp')
-        self.crops = {}
+        self.frames, self.crop = FrameMatcher(), None
         for kind, topic, msg_type in (('color', 'crop/color', conv.Image),
                                       ('depth', 'crop/depth', conv.Image),
                                       ('info', 'crop/camera_info', conv.CameraInfo)):
             self.node.create_subscription(
-                msg_type, topic, lambda m, k=kind: self.crops.__setitem__(k, m), SENSOR_DATA)
+                msg_type, topic, lambda m, k=kind: self._on_part(k, m), SENSOR_DATA)
         for client in (self.reset, self.truth):
             if not client.wait_for_service(timeout_sec=120.0):
                 raise RtGraspError(f'{client.srv_name} did not come up: {self._output()}')
@@ -59,6 +62,11 @@ class RosTrials:
             rclpy.try_shutdown()
         stop_nodes(self.procs, log=lambda _: None)
         self.output.close()
+
+    def _on_part(self, kind, msg):
+        parts = self.frames.add(kind, msg)
+        if parts is not None:
+            self.crop = parts
 
     def _output(self):
         self.output.seek(0)
@@ -89,11 +97,9 @@ class RosTrials:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             rclpy.spin_once(self.node, timeout_sec=0.05)
-            parts = [self.crops.get(k) for k in ('color', 'depth', 'info')]
-            if all(parts):
-                stamps = {conv.stamp_to_sec(m.header.stamp) for m in parts}
-                if len(stamps) == 1 and stamps.pop() > after:
-                    return parts
+            crop = self.crop
+            if crop is not None and conv.stamp_to_sec(crop[0].header.stamp) > after:
+                return crop
         raise RtGraspError('no camera crop of the new scene arrived')
 
     def oracle(self, seed, view):
@@ -110,14 +116,11 @@ class RosTrials:
         """Plan on the new scene's crop through /plan_grasp and run it through /execute_grasp."""
         reset = self._reset(seed, view)
         color, depth, info = self._fresh_crop(conv.stamp_to_sec(reset.stamp))
-        request = PlanGrasp.Request(decoding=PlanGrasp.Request.DECODING_CONSTRAINED, image=color, depth=depth,
-                                    camera_info=info)
-        deadline = time.monotonic() + 300.0
-        while True:
-            response = self._wait(self.plan.call_async(request), 300.0, '/plan_grasp')
-            if 'loading' not in response.message or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        request = PlanGrasp.Request(decoding=PlanGrasp.Request.DECODING_CONSTRAINED,
+                                    image=color, depth=depth, camera_info=info)
+        # advertised once the model has loaded; a failed load answers with its cause
+        wait_for_plan_service(self.node, self.plan, self.planner, 300.0)
+        response = self._wait(self.plan.call_async(request), 300.0, '/plan_grasp')
         crop = conv.rgb_from_msg(color)
         answer = response.grasp.answer
         if not response.success:

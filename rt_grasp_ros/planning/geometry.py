@@ -95,11 +95,21 @@ def image_grasp_to_target(
 def _top_surface_depth(
     frame: RGBDFrame, grasp: ImageGrasp, direction: np.ndarray, samples: int
 ) -> float:
-    """Smallest valid depth along the opening axis (the top surface between the fingers)."""
+    """Smallest valid depth along the opening axis (the top surface between the fingers).
+
+    As in ``RGBDFrame.depth_at``, a point on the image's right or bottom edge (a model's
+    normalised 1.0) belongs to the last pixel.
+    """
     h, w = frame.depth.shape
     ts = np.linspace(-grasp.opening_px / 2, grasp.opening_px / 2, samples)
     pts = np.array([grasp.u, grasp.v]) + ts[:, None] * direction
-    inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
-    depths = frame.depth[pts[inside, 1].astype(int), pts[inside, 0].astype(int)]
+    inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w) & (pts[:, 1] >= 0) & (pts[:, 1] <= h)
+    cols = np.minimum(pts[inside, 0].astype(int), w - 1)
+    rows = np.minimum(pts[inside, 1].astype(int), h - 1)
+    depths = frame.depth[rows, cols]
     depths = depths[np.isfinite(depths) & (depths > 0)]
+    if depths.size == 0:
+        raise PlanningError(
+            f"no depth reading along the grasp's opening at pixel ({grasp.u:.1f}, {grasp.v:.1f})"
+        )
     return float(depths.min())

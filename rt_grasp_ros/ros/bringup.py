@@ -55,14 +55,14 @@ def start_nodes(arguments: dict, overrides: dict | None = None, log=print, outpu
 
     If starting one fails, or start-up is interrupted (KeyboardInterrupt, or ``stop()``
     returning true between two nodes), the nodes already started are stopped before the
-    exception propagates (StartInterrupted for ``stop``).
+    exception propagates (StartInterruptedError for ``stop``).
     """
     commands = node_commands(arguments, overrides)  # a bad argument raises before any start
     procs = []
     try:
         for name, argv in commands:
             if stop is not None and stop():
-                raise StartInterrupted(f'start-up interrupted before {name}')
+                raise StartInterruptedError(f'start-up interrupted before {name}')
             log(f'starting {name}: {" ".join(argv[2:4])}')
             procs.append((name, subprocess.Popen(
                 argv, start_new_session=True, stdout=output, stderr=output)))
@@ -72,7 +72,7 @@ def start_nodes(arguments: dict, overrides: dict | None = None, log=print, outpu
     return procs
 
 
-class StartInterrupted(RtGraspError):
+class StartInterruptedError(RtGraspError):
     """A signal arrived while the nodes were starting (they were stopped again)."""
 
 
@@ -103,7 +103,7 @@ def up(arguments: dict, log=print, overrides: dict | None = None) -> int:
                 status = dead[1] or 1
                 break
             time.sleep(0.2)
-    except StartInterrupted as exc:
+    except StartInterruptedError as exc:
         log(f'{exc}: the nodes started so far were stopped')
     finally:
         for s, h in old.items():

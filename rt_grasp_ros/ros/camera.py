@@ -16,6 +16,7 @@ from rclpy.node import Node
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.perception.crop import crop_object, crop_workspace, ObjectCrop
 from rt_grasp_ros.ros import conversions as conv
+from rt_grasp_ros.ros.frame_sync import FrameMatcher
 from rt_grasp_ros.ros.frames import CameraExtrinsic
 from rt_grasp_ros.ros.params import between, declare, one_of, run_node
 from rt_grasp_ros.ros.qos import LATCHED, SENSOR_DATA
@@ -52,7 +53,7 @@ class CameraNode(Node):
                                                        'robot base frame (TF parent)'))
         self.center = None if min(center) < 0 else tuple(center)
         self.center_point = tuple(point) if self.center is None and any(point) else None
-        self.parts, self.lock = {}, threading.Lock()
+        self.frames = FrameMatcher()
         for kind, topic in (('color', 'camera/color/image_raw'),
                             ('depth', 'camera/aligned_depth_to_color/image_raw'),
                             ('info', 'camera/color/camera_info')):
@@ -88,15 +89,10 @@ class CameraNode(Node):
 
     def on_part(self, kind, msg):
         """Collect colour, depth and info of one stamp; crop when all three are there."""
-        with self.lock:
-            self.parts[kind] = msg
-            if len(self.parts) < 3:
-                return
-            stamps = {conv.stamp_to_sec(m.header.stamp) for m in self.parts.values()}
-            if len(stamps) != 1:
-                return
-            color, depth, info = self.parts['color'], self.parts['depth'], self.parts['info']
-            self.parts = {}
+        parts = self.frames.add(kind, msg)
+        if parts is None:
+            return
+        color, depth, info = parts
         try:
             frame, _ = conv.frame_from_msgs(color, depth, info, self.extrinsic.base_from_camera(
                 color.header.frame_id, color.header.stamp, timeout=0.1))

@@ -1,12 +1,57 @@
-"""Thin rclpy clients: `rt-grasp ros plan` and `rt-grasp ros execute` (the ros2 CLI's twins)."""
+"""
+Thin rclpy clients: `rt-grasp ros plan` and `rt-grasp ros execute` (the ros2 CLI's twins).
+
+Readiness of the planner is what any ROS client sees: /plan_grasp is advertised only once the
+model has loaded (or failed to, then every answer says why). The latched
+``grasp_planner/status`` (rt_grasp/PlannerStatus) only explains a service that does not come:
+still LOADING, or no planner at all.
+"""
 
 import time
 
 import rclpy
 from rclpy.action import ActionClient
 from rt_grasp.action import ExecuteGrasp
+from rt_grasp.msg import PlannerStatus
 from rt_grasp.srv import GetSceneGrasps, PlanGrasp
 from rt_grasp_ros.errors import RtGraspError
+from rt_grasp_ros.ros.qos import LATCHED
+
+PLANNER_STATUS = 'grasp_planner/status'
+STATE_NAMES = {PlannerStatus.LOADING: 'LOADING', PlannerStatus.READY: 'READY',
+               PlannerStatus.FAILED: 'FAILED'}
+
+
+class PlannerWatch:
+    """The planner's latched status as a node's subscription sees it (None until one came)."""
+
+    def __init__(self, node, topic=PLANNER_STATUS):
+        self.status = None
+        node.create_subscription(PlannerStatus, topic, self._on_status, LATCHED)
+
+    def _on_status(self, msg):
+        self.status = msg
+
+    def describe(self):
+        """Say what the planner is doing, in words."""
+        if self.status is None:
+            return f'no status on {PLANNER_STATUS}: is a grasp_planner running?'
+        state = STATE_NAMES.get(self.status.state, str(self.status.state))
+        return f'the planner is {state}: {self.status.message}'
+
+
+def wait_for_plan_service(node, client, watch, timeout):
+    """
+    Spin ``node`` until ``client``'s service is advertised; RtGraspError after ``timeout`` s.
+
+    The error says what the planner's status topic says (still loading, or no planner).
+    """
+    deadline = time.monotonic() + timeout
+    while not client.service_is_ready():
+        if time.monotonic() > deadline:
+            raise RtGraspError(
+                f'{client.srv_name} did not come up within {timeout:.0f} s; {watch.describe()}')
+        rclpy.spin_once(node, timeout_sec=0.1)
 
 
 class StackClient:
@@ -18,6 +63,7 @@ class StackClient:
             rclpy.init()
         self.node = rclpy.create_node(name)
         self.plan_client = self.node.create_client(PlanGrasp, 'plan_grasp')
+        self.planner = PlannerWatch(self.node)
         self.truth_client = self.node.create_client(GetSceneGrasps, 'sim/scene_grasps')
         self.execute_client = ActionClient(self.node, ExecuteGrasp, 'execute_grasp')
 
@@ -31,10 +77,10 @@ class StackClient:
         return future.result()
 
     def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0):
-        """Call /plan_grasp; returns the response."""
+        """Call /plan_grasp (the planner's default decoding); returns the response."""
         request = PlanGrasp.Request(instruction=instruction, session_id=session_id,
-                                    follow_up=follow_up, samples=samples,
-                                    decoding=PlanGrasp.Request.DECODING_CONSTRAINED)
+                                    follow_up=follow_up, samples=samples)
+        wait_for_plan_service(self.node, self.plan_client, self.planner, timeout)
         return self._call(self.plan_client, request, timeout)
 
     def ground_truth(self, timeout=20.0):

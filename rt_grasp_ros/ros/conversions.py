@@ -7,10 +7,14 @@ from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Point, Pose as PoseMsg, PoseStamped, Quaternion, Transform, Vector3
 import numpy as np
 from rt_grasp.msg import Grasp, ImageGrasp, Timings
+from rt_grasp.msg import PlannerStatus
+from rt_grasp.srv import PlanGrasp
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.planning.limits import Decoding, RequestError
+from rt_grasp_ros.planning.sessions import PlanRequest
 from rt_grasp_ros.skills.grasp import GraspConfig
 from rt_grasp_ros.skills.motion import TargetPath
 from rt_grasp_ros.transforms import Pose
@@ -266,4 +270,31 @@ def target_to_grasp_msg(target: GraspTarget, base_frame: str) -> Grasp:
     """Convert a bare TCP target (e.g. a sim ground-truth grasp) to rt_grasp/Grasp."""
     msg = Grasp(width=float(target.width or 0.0), gripper=GRIPPER_TO_MSG[target.gripper])
     msg.pose = pose_stamped_to_msg(target.pose, base_frame)
+    return msg
+
+
+def decoding_from_msg(value: int):
+    """PlanGrasp.Request.decoding (uint8) -> planning.limits.Decoding."""
+    table = {PlanGrasp.Request.DECODING_DEFAULT: Decoding.DEFAULT,
+             PlanGrasp.Request.DECODING_CONSTRAINED: Decoding.CONSTRAINED,
+             PlanGrasp.Request.DECODING_FREE: Decoding.FREE}
+    if value not in table:
+        raise RequestError('decoding', f'{value} is not DECODING_DEFAULT (0), '
+                           'DECODING_CONSTRAINED (1) or DECODING_FREE (2)')
+    return table[value]
+
+
+def plan_request_from_msg(msg):
+    """PlanGrasp.Request -> planning.sessions.PlanRequest (images are converted apart)."""
+    return PlanRequest(
+        instruction=msg.instruction, session_id=msg.session_id, follow_up=msg.follow_up,
+        decoding=decoding_from_msg(msg.decoding), samples=int(msg.samples),
+        temperature=float(msg.temperature), top_p=float(msg.top_p))
+
+
+def planner_status_to_msg(state: int, model: str, message: str, stamp=None):
+    """Build an rt_grasp/PlannerStatus (state: PlannerStatus.LOADING, READY or FAILED)."""
+    msg = PlannerStatus(state=state, model=model, message=message)
+    if stamp is not None:
+        msg.header.stamp = stamp
     return msg

@@ -4,29 +4,48 @@ The /plan_grasp service: the model reasons about the latest crop and predicts a 
 The answer becomes a TCP pose in the base frame (depth at the grasp, intrinsics, the camera
 extrinsic) in the core; this node converts messages, calls the core once and publishes the
 grasp (latched) and RViz markers.
+
+Readiness. The model loads in the background; the node publishes rt_grasp/PlannerStatus
+latched on ``~/status`` (``/grasp_planner/status``): LOADING, then READY or FAILED with the
+load's cause, and advertises /plan_grasp only once the load has ended. So a client that does
+what every ROS client does, ``wait_for_service()`` and call, gets a plan; a planner whose load
+failed (for any reason: a bad checkpoint, ImportError, out of memory) answers every request
+with ``success: false`` and that cause, which is in the log too. A latched topic rather than a
+lifecycle node: the lifecycle tooling (``ros2 lifecycle``, launch_ros's lifecycle events, a
+lifecycle manager) is not on PyPI, so clients here would have to poll ``get_state`` over a
+service, and a lifecycle node's services are up before it is active; a latched topic is read
+by any client (rclpy, ``ros2 topic echo``) and a late subscriber gets the current state at once.
+
+Every request gets an answer: its fields are checked against the limits (parameters, see
+:mod:`rt_grasp_ros.planning.limits`) before the model sees them, and anything the core or the
+model raises becomes ``success: false`` with the cause, so one bad request never ends the node.
 """
 
 import sys
 import threading
+import time
+import traceback
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
-from rt_grasp.msg import Grasp
+from rt_grasp.msg import Grasp, PlannerStatus
 from rt_grasp.srv import PlanGrasp
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GripperKind
+from rt_grasp_ros.planning.limits import LIMIT_FIELDS, PlannerLimits
 from rt_grasp_ros.planning.plan import PlanOptions
-from rt_grasp_ros.planning.sessions import PlanRequest, SessionPlanner, whole_image
+from rt_grasp_ros.planning.sessions import SessionPlanner
 from rt_grasp_ros.ros import conversions as conv
+from rt_grasp_ros.ros.frame_sync import FrameMatcher
+from rt_grasp_ros.ros.frames import CameraExtrinsic
 from rt_grasp_ros.ros.markers import grasp_markers
 from rt_grasp_ros.ros.params import declare, one_of, run_node
 from rt_grasp_ros.ros.qos import LATCHED, SENSOR_DATA
-from rt_grasp_ros.transforms import Pose
 from visualization_msgs.msg import MarkerArray
 
 
 class GraspPlannerNode(Node):
-    """Serves /plan_grasp from the latest workspace crop."""
+    """Serves /plan_grasp from the latest workspace crop, once the model has loaded."""
 
     def __init__(self):
         super().__init__('grasp_planner')
@@ -36,79 +55,102 @@ class GraspPlannerNode(Node):
         self.gripper = GripperKind(declare(self, 'gripper', 'parallel', 'parallel or suction',
                                            one_of('parallel', 'suction'),
                                            "'parallel' or 'suction'"))
-        extrinsic = declare(self, 'camera_extrinsic', [0.0] * 6 + [1.0],
-                            'camera optical frame in the base frame: x y z qx qy qz qw',
-                            lambda v: len(v) == 7, '7 numbers: x y z qx qy qz qw')
-        self.base_from_camera = Pose.from_position_quat(extrinsic[:3], extrinsic[3:])
+        self.extrinsic = CameraExtrinsic(self, self.base_frame)
         self.dtype = declare(self, 'dtype', 'float32', 'model dtype',
                              one_of('float32', 'bfloat16', 'float16'), 'float32|bfloat16|float16')
+        self.limits = PlannerLimits(**{
+            name: declare(self, name, spec.default, spec.description, spec.check, spec.expected)
+            for name, spec in LIMIT_FIELDS.items()})
         self.planner = None
-        self.load_error = None
+        self.failure = ''  # why the load failed, in every answer
+        self.service = None
         self.latest = None
-        self.lock = threading.Lock()
+        self.frames = FrameMatcher()
         sensors = ReentrantCallbackGroup()
-        self.create_subscription(conv.Image, 'crop/color', self.on_color, SENSOR_DATA,
-                                 callback_group=sensors)
-        self.create_subscription(conv.Image, 'crop/depth', self.on_depth, SENSOR_DATA,
-                                 callback_group=sensors)
-        self.create_subscription(conv.CameraInfo, 'crop/camera_info', self.on_info,
-                                 SENSOR_DATA, callback_group=sensors)
-        self.parts = {}
+        for kind, topic, msg_type in (('color', 'crop/color', conv.Image),
+                                      ('depth', 'crop/depth', conv.Image),
+                                      ('info', 'crop/camera_info', conv.CameraInfo)):
+            self.create_subscription(msg_type, topic, lambda m, k=kind: self.on_part(k, m),
+                                     SENSOR_DATA, callback_group=sensors)
         self.pub_grasp = self.create_publisher(Grasp, '~/grasp', LATCHED)
         self.pub_markers = self.create_publisher(MarkerArray, '~/markers', LATCHED)
-        self.create_service(PlanGrasp, 'plan_grasp', self.on_plan,
-                            callback_group=MutuallyExclusiveCallbackGroup())
+        self.pub_status = self.create_publisher(PlannerStatus, '~/status', LATCHED)
+        # The loader thread triggers it; on_loaded then runs in the executor, which advertises
+        # the service (entities are created on the executor's side, not from another thread).
+        self.loaded = self.create_guard_condition(self.on_loaded)
+        self.publish_status(PlannerStatus.LOADING, f'loading {self.model_path}')
         threading.Thread(target=self.load, name='model-loader', daemon=True).start()
-        self.get_logger().info(f'ready: loading model {self.model_path!r}')
+        self.get_logger().info(
+            f'ready: loading model {self.model_path!r}; /plan_grasp is advertised once the '
+            f'load ends (state on {self.pub_status.topic_name})')
+
+    def publish_status(self, state, message):
+        self.pub_status.publish(conv.planner_status_to_msg(
+            state, self.model_path, message, self.get_clock().now().to_msg()))
 
     def load(self):
-        """Load the model in the background; requests meanwhile get success: false."""
+        """Load the model (loader thread); whatever happens, on_loaded runs afterwards."""
+        start = time.monotonic()
         try:
             from rt_grasp_ros.vlm.predictor import GraspPredictor
 
             predictor = GraspPredictor.from_pretrained(self.model_path, dtype=self.dtype)
-            self.planner = SessionPlanner(predictor, PlanOptions(gripper=self.gripper))
-            self.get_logger().info(f'model loaded: {self.model_path}')
-        except (RtGraspError, OSError, ValueError) as exc:
-            self.load_error = str(exc)
-            self.get_logger().error(f'could not load model {self.model_path!r}: {exc}')
+            self.planner = SessionPlanner(predictor, PlanOptions(gripper=self.gripper),
+                                          self.limits, whole_frame=True)
+            self.load_time = time.monotonic() - start
+        except Exception as exc:  # noqa: BLE001 -- any failure (bad checkpoint, ImportError,
+            # out of memory) ends LOADING as FAILED with its cause, in the log and every answer
+            self.failure = (f'model {self.model_path!r} failed to load: '
+                            f'{type(exc).__name__}: {exc}')
+            self.get_logger().debug(traceback.format_exc())
+        finally:
+            self.loaded.trigger()
 
-    def _keep(self, kind, msg):
-        with self.lock:
-            self.parts[kind] = msg
-            stamps = {conv.stamp_to_sec(m.header.stamp) for m in self.parts.values()}
-            if len(self.parts) == 3 and len(stamps) == 1:
-                self.latest = (self.parts['color'], self.parts['depth'], self.parts['info'])
+    def on_loaded(self):
+        """Publish READY or FAILED, then advertise /plan_grasp (once)."""
+        if self.service is not None:
+            return
+        if self.planner is not None:
+            self.publish_status(PlannerStatus.READY,
+                                f'loaded {self.model_path} in {self.load_time:.1f} s')
+            self.get_logger().info(f'model loaded: {self.model_path} ({self.load_time:.1f} s); '
+                                   'serving /plan_grasp')
+        else:
+            self.failure = self.failure or f'the load of {self.model_path!r} was interrupted'
+            self.publish_status(PlannerStatus.FAILED, self.failure)
+            self.get_logger().error(f'{self.failure}; /plan_grasp answers every request with '
+                                    'success: false and this cause')
+        self.service = self.create_service(PlanGrasp, 'plan_grasp', self.on_plan,
+                                           callback_group=MutuallyExclusiveCallbackGroup())
 
-    def on_color(self, msg):
-        self._keep('color', msg)
-
-    def on_depth(self, msg):
-        self._keep('depth', msg)
-
-    def on_info(self, msg):
-        self._keep('info', msg)
+    def on_part(self, kind, msg):
+        """Keep the latest crop whose colour, depth and info share one stamp."""
+        parts = self.frames.add(kind, msg)
+        if parts is not None:
+            self.latest = parts
 
     def on_plan(self, request, response):
+        """Validate and convert the request, plan once, convert back; always answer."""
         if self.planner is None:
-            response.message = (f'model failed to load: {self.load_error}' if self.load_error
-                                else 'the model is still loading; try again shortly')
+            response.message = self.failure
             return response
         if request.mode != PlanGrasp.Request.MODE_GRASP:
-            response.message = 'mode MODE_CONTACT (ManipLLM) is not served by this model yet'
+            response.message = (f'mode: {request.mode} is not served; this model answers '
+                                'MODE_GRASP (0) only (MODE_CONTACT, ManipLLM: not yet)')
             return response
         try:
             frame, origin = self.frame_for(request)
-            self.planner.options = PlanOptions(crop=whole_image(frame), gripper=self.gripper) \
-                if frame is not None else self.planner.options
-            plan, session_id = self.planner.plan(frame, PlanRequest(
-                request.instruction, request.session_id, request.follow_up,
-                request.decoding != PlanGrasp.Request.DECODING_FREE,
-                request.samples, request.temperature))
+            answer = self.planner.plan(frame, conv.plan_request_from_msg(request))
         except RtGraspError as exc:
             response.message = str(exc)
             return response
-        response.session_id = session_id
+        except Exception as exc:  # noqa: BLE001 -- the node boundary: every request is answered
+            self.get_logger().error(f'/plan_grasp failed: {type(exc).__name__}: {exc}\n'
+                                    f'{traceback.format_exc()}')
+            response.message = f'planning failed: {type(exc).__name__}: {exc}'
+            return response
+        plan = answer.plan
+        response.session_id = answer.session_id
         response.timings = conv.timings_to_msg(plan.timings)
         if plan.prediction is not None:
             response.grasp.reasoning = plan.prediction.reasoning or ''
@@ -117,24 +159,26 @@ class GraspPlannerNode(Node):
             response.message = plan.reason
             return response
         response.grasp = conv.grasp_to_msg(plan, self.base_frame, origin)
-        response.success, response.message = True, 'planned'
+        response.success = True
+        response.message = f'planned; {answer.note}' if answer.note else 'planned'
         self.pub_grasp.publish(response.grasp)
         self.pub_markers.publish(grasp_markers(response.grasp, self.get_clock().now().to_msg()))
         return response
 
     def frame_for(self, request):
-        """Return the request's own images or the latest crop, and the crop's origin."""
+        """Return the request's own images or the latest crop (None if none), and its origin."""
         if request.image.width:
             return conv.frame_from_msgs(request.image, request.depth, request.camera_info,
-                                        self.base_from_camera)
-        with self.lock:
-            latest = self.latest
-        if latest is None:
-            if request.follow_up:
-                return None, (0, 0)
-            raise RtGraspError('no image: the request has none and no crop has arrived on '
-                               f'{self.resolve_topic_name("crop/color")} yet')
-        return conv.frame_from_msgs(*latest, self.base_from_camera)
+                                        self.base_from_camera(request.image))
+        latest = self.latest
+        if latest is None:  # the core says why, once it has checked the request's fields
+            return None, (0, 0)
+        return conv.frame_from_msgs(*latest, self.base_from_camera(latest[0]))
+
+    def base_from_camera(self, image):
+        """Return the camera pose in the base frame for ``image`` (its frame and stamp)."""
+        return self.extrinsic.base_from_camera(image.header.frame_id, image.header.stamp,
+                                               timeout=1.0)
 
 
 def main(args=None):

@@ -147,7 +147,7 @@ class SimNode(Node):
                 self.fail(exc)
             else:
                 self.get_logger().debug(f'publishing stopped at shutdown: {exc}')
-        except Exception as exc:  # any failure of physics or rendering stops the node
+        except Exception as exc:  # noqa: BLE001 - any physics or render failure stops the node
             self.fail(exc)
         finally:
             self.robot.close()

@@ -70,8 +70,8 @@ def same_pose(pose, numbers: list, tolerance: float = 1e-6) -> bool:
     """Whether ``pose`` is the pose of ``numbers`` (x y z qx qy qz qw; q and -q alike)."""
     other = extrinsic_numbers(parse_extrinsic(numbers))
     mine = extrinsic_numbers(pose)
-    dq = abs(sum(a * b for a, b in zip(mine[3:], other[3:])))
-    return (max(abs(a - b) for a, b in zip(mine[:3], other[:3])) <= tolerance
+    dq = abs(sum(a * b for a, b in zip(mine[3:], other[3:], strict=True)))
+    return (max(abs(a - b) for a, b in zip(mine[:3], other[:3], strict=True)) <= tolerance
             and dq >= 1.0 - tolerance)
 
 

@@ -5,7 +5,7 @@ The stack is the one `rt-grasp ros up sim:=true model:=...` starts; the sim runs
 real time and every node follows its clock (use_sim_time).
 """
 
-import tempfile
+from contextlib import ExitStack
 import time
 
 import rclpy
@@ -16,53 +16,65 @@ from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.pipeline.trials import DemoTrial
 from rt_grasp_ros.ros import conversions as conv
-from rt_grasp_ros.ros.bringup import start_nodes, stop_nodes
+from rt_grasp_ros.ros.bringup import Stack
+from rt_grasp_ros.ros.clients import PlannerWatch, wait_for_plan_service
+from rt_grasp_ros.ros.frame_sync import FrameMatcher
 from rt_grasp_ros.ros.qos import SENSOR_DATA
 
 
 class RosTrials:
-    """Runs demo trials on a stack it starts; use as a context manager."""
+    """
+    Runs demo trials on a stack it starts; use as a context manager.
 
-    def __init__(self, model=None, realtime_factor=3.0, log=print):
+    The sim runs as fast as physics allows (``realtime_factor`` 0) and renders a frame a
+    simulated second: oracle trials need none, model trials the first after a reset.
+    """
+
+    def __init__(self, model=None, realtime_factor=0.0, log=print):
         self.model_path, self.log = model, log
-        self.overrides = {'sim': {'realtime_factor': realtime_factor, 'camera_rate': 4.0}}
-        self.procs = []
+        self.overrides = {'sim': {'realtime_factor': realtime_factor, 'camera_rate': 1.0}}
 
     def __enter__(self):
         args = {'sim': 'true', 'model': str(self.model_path or '')}
-        self.output = tempfile.TemporaryFile()
-        self.procs = start_nodes(args, self.overrides, self.log, self.output)
-        self._owns = not rclpy.ok()
-        if self._owns:
-            rclpy.init()
-        self.node = rclpy.create_node('rt_grasp_trials')
+        # whatever fails below (a node that exits at start, a service that never comes up,
+        # Ctrl-C) stops the nodes and rclpy again: __exit__ does not run when __enter__ raises
+        with ExitStack() as cleanup:
+            self.stack = cleanup.enter_context(Stack(args, self.overrides, self.log))
+            self._owns = not rclpy.ok()
+            if self._owns:
+                rclpy.init()
+                cleanup.callback(rclpy.try_shutdown)
+            self.node = rclpy.create_node('rt_grasp_trials')
+            cleanup.callback(self.node.destroy_node)
+            self._connect()
+            self._cleanup = cleanup.pop_all()
+        return self
+
+    def _connect(self):
         self.reset = self.node.create_client(ResetScene, 'sim/reset')
         self.truth = self.node.create_client(GetSceneGrasps, 'sim/scene_grasps')
         self.plan = self.node.create_client(PlanGrasp, 'plan_grasp')
+        self.planner = PlannerWatch(self.node)
         self.execute = ActionClient(self.node, ExecuteGrasp, 'execute_grasp')
-        self.crops = {}
+        self.frames, self.crop = FrameMatcher(), None
         for kind, topic, msg_type in (('color', 'crop/color', conv.Image),
                                       ('depth', 'crop/depth', conv.Image),
                                       ('info', 'crop/camera_info', conv.CameraInfo)):
             self.node.create_subscription(
-                msg_type, topic, lambda m, k=kind: self.crops.__setitem__(k, m), SENSOR_DATA)
+                msg_type, topic, lambda m, k=kind: self._on_part(k, m), SENSOR_DATA)
         for client in (self.reset, self.truth):
-            if not client.wait_for_service(timeout_sec=120.0):
-                raise RtGraspError(f'{client.srv_name} did not come up: {self._output()}')
-        if not self.execute.wait_for_server(timeout_sec=120.0):
-            raise RtGraspError(f'/execute_grasp did not come up: {self._output()}')
-        return self
+            self.stack.wait_until(client.service_is_ready, 120.0,
+                                  f'{client.srv_name} did not come up')
+        self.stack.wait_until(self.execute.server_is_ready, 120.0,
+                              '/execute_grasp did not come up')
 
     def __exit__(self, *exc):
-        self.node.destroy_node()
-        if self._owns:
-            rclpy.try_shutdown()
-        stop_nodes(self.procs, log=lambda _: None)
-        self.output.close()
+        return self._cleanup.__exit__(*exc)
 
-    def _output(self):
-        self.output.seek(0)
-        return self.output.read().decode(errors='replace')[-2000:]
+    def _on_part(self, kind, msg):
+        parts = self.frames.add(kind, msg)
+        if parts is not None:
+            self.crop = parts
 
     def _wait(self, future, timeout, what):
         deadline = time.monotonic() + timeout
@@ -89,11 +101,9 @@ class RosTrials:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             rclpy.spin_once(self.node, timeout_sec=0.05)
-            parts = [self.crops.get(k) for k in ('color', 'depth', 'info')]
-            if all(parts):
-                stamps = {conv.stamp_to_sec(m.header.stamp) for m in parts}
-                if len(stamps) == 1 and stamps.pop() > after:
-                    return parts
+            crop = self.crop
+            if crop is not None and conv.stamp_to_sec(crop[0].header.stamp) > after:
+                return crop
         raise RtGraspError('no camera crop of the new scene arrived')
 
     def oracle(self, seed, view):
@@ -111,14 +121,10 @@ class RosTrials:
         reset = self._reset(seed, view)
         color, depth, info = self._fresh_crop(conv.stamp_to_sec(reset.stamp))
         request = PlanGrasp.Request(decoding=PlanGrasp.Request.DECODING_CONSTRAINED,
-                                    image=color, depth=depth,
-                                    camera_info=info)
-        deadline = time.monotonic() + 300.0
-        while True:
-            response = self._wait(self.plan.call_async(request), 300.0, '/plan_grasp')
-            if 'loading' not in response.message or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+                                    image=color, depth=depth, camera_info=info)
+        # advertised once the model has loaded; a failed load answers with its cause
+        wait_for_plan_service(self.node, self.plan, self.planner, 300.0)
+        response = self._wait(self.plan.call_async(request), 300.0, '/plan_grasp')
         crop = conv.rgb_from_msg(color)
         answer = response.grasp.answer
         if not response.success:

@@ -126,16 +126,11 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
         *SIM_TIME,
     )
     client = ros_node.create_client(PlanGrasp, "plan_grasp")
-    request = PlanGrasp.Request(
-        instruction="pick up the object", decoding=PlanGrasp.Request.DECODING_CONSTRAINED
-    )
-    deadline = time.monotonic() + 90.0
-    while True:  # the model loads in the background: "still loading" until it is there
-        response = call(ros_node, client, request, spin_until, timeout=90.0)
-        if response.success or "loading" not in response.message:
-            break
-        assert time.monotonic() < deadline, "the model never finished loading"
-        time.sleep(1.0)
+    # /plan_grasp is advertised once the model has loaded: wait_for_service, then one call
+    # with only an instruction (DECODING_DEFAULT: the node's constrained decoding)
+    assert client.wait_for_service(timeout_sec=90.0), "/plan_grasp never appeared"
+    request = PlanGrasp.Request(instruction="pick up the object")
+    response = call(ros_node, client, request, spin_until, timeout=90.0)
     assert response.success, response.message
     g = response.grasp
     assert g.answer and g.pose.header.frame_id == "panda_link0"
@@ -169,7 +164,8 @@ def test_plan_grasp_without_a_crop_or_model_says_why(start_node, ros_node, spin_
     start_node("grasp_planner", "-p", f"model:={tmp_path / 'missing'}")
     client = ros_node.create_client(PlanGrasp, "plan_grasp")
     response = call(ros_node, client, PlanGrasp.Request(instruction="pick"), spin_until)
-    assert not response.success and response.message
+    assert not response.success and "failed to load" in response.message
+    assert "missing" in response.message  # the cause names the folder
 
 
 def test_rt_grasp_ros_up_starts_the_stack_and_stops_it_on_ctrl_c(ros_domain, ros_node, tmp_path):

@@ -1,0 +1,216 @@
+"""The grasp planner node over DDS: readiness, a failed load, bounded requests, sessions.
+
+Each test starts the real node (python -m rt_grasp_ros.ros.grasp_planner) on a tiny random
+LLaVA built for the test and calls /plan_grasp as any ROS client does: wait_for_service(), then
+call. The requests carry their own images, so no sim or camera node is needed.
+"""
+
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy", reason="rclpy is missing: `make setup` installs ROS 2")
+pytest.importorskip("rt_grasp.msg", reason="rt_grasp's interfaces are not built: run `make setup`")
+pytest.importorskip("transformers")
+
+from rt_grasp.msg import PlannerStatus  # noqa: E402
+from rt_grasp.srv import PlanGrasp  # noqa: E402
+
+from rt_grasp_ros.prompts.templates import load_templates  # noqa: E402
+from rt_grasp_ros.ros import conversions as conv  # noqa: E402
+from rt_grasp_ros.ros import qos  # noqa: E402
+from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny  # noqa: E402
+
+pytestmark = [pytest.mark.xdist_group("ros_planner"), pytest.mark.ros, pytest.mark.slow]
+
+STATUS = "grasp_planner/status"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny random LLaVA: constrained decoding makes it answer with a pose that parses."""
+    lib = load_templates()
+    corpus = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
+    out = tmp_path_factory.mktemp("tiny_llava")
+    build_tiny(TinySpec(family="llava"), corpus * 2, out)
+    return out
+
+
+def images(size=64):
+    """Colour, depth (a plane 0.75 m away) and camera info of one stamp, for a request."""
+    stamp = conv.Image().header.stamp
+    stamp.sec = 7
+    color = conv.rgb_to_msg(np.full((size, size, 3), 128, np.uint8), "cam", stamp)
+    depth = conv.depth_to_msg(np.full((size, size), 0.75, np.float32), "cam", stamp)
+    info = conv.CameraInfo(width=size, height=size)
+    info.k = [80.0, 0.0, size / 2 - 0.5, 0.0, 80.0, size / 2 - 0.5, 0.0, 0.0, 1.0]
+    info.header.frame_id, info.header.stamp = "cam", stamp
+    return {"image": color, "depth": depth, "camera_info": info}
+
+
+class Planner:
+    """A test's client of a started planner: its status, its service, timed calls."""
+
+    def __init__(self, node, spin_until):
+        self.node, self.spin_until = node, spin_until
+        self.statuses = []  # (state, service advertised when it arrived, message)
+        self.client = node.create_client(PlanGrasp, "plan_grasp")
+        node.create_subscription(PlannerStatus, STATUS, self._on_status, qos.LATCHED)
+
+    def _on_status(self, msg):
+        self.statuses.append((msg.state, self.client.service_is_ready(), msg.message))
+
+    def wait_status(self, state, timeout=60.0):
+        ok = self.spin_until(
+            self.node, lambda: bool(self.statuses) and self.statuses[-1][0] == state, timeout
+        )
+        assert ok, f"status never became {state}; seen {self.statuses}"
+        return self.statuses[-1]
+
+    def call(self, timeout=60.0, **fields):
+        """wait_for_service() then call, as any client; returns (response, seconds)."""
+        assert self.client.wait_for_service(timeout_sec=90.0), "/plan_grasp never appeared"
+        start = time.perf_counter()
+        future = self.client.call_async(PlanGrasp.Request(**fields))
+        assert self.spin_until(self.node, future.done, timeout), f"no answer to {fields}"
+        return future.result(), time.perf_counter() - start
+
+
+def test_wait_for_service_then_call_gets_a_plan_with_the_default_decoding(
+    tiny_model, start_node, ros_node, spin_until
+):
+    """Not advertised while LOADING; then a request with only an instruction gets a pose."""
+    start_node("grasp_planner", "-p", f"model:={tiny_model}")
+    planner = Planner(ros_node, spin_until)
+    assert spin_until(ros_node, lambda: bool(planner.statuses), 30.0), "no latched status"
+    state, advertised, message = planner.statuses[0]
+    assert state == PlannerStatus.LOADING and not advertised, planner.statuses
+    assert str(tiny_model) in message
+    # What `ros2 service call /plan_grasp ... "{instruction: ...}"` sends: DECODING_DEFAULT,
+    # which is the node's parameter `decoding` (constrained): the answer always has a pose.
+    response, _ = planner.call(instruction="pick up the object", **images())
+    assert response.success, response.message
+    assert response.grasp.answer and response.session_id == "s1"
+    assert planner.wait_status(PlannerStatus.READY, 10.0)[1]  # READY, and advertised
+
+
+def test_a_node_default_of_free_decoding_applies_unless_the_request_asks(
+    tiny_model, start_node, ros_node, spin_until
+):
+    start_node("grasp_planner", "-p", f"model:={tiny_model}", "-p", "decoding:=free")
+    planner = Planner(ros_node, spin_until)
+    free, _ = planner.call(instruction="pick up the object", **images())
+    constrained, _ = planner.call(
+        instruction="pick up the object",
+        decoding=PlanGrasp.Request.DECODING_CONSTRAINED,
+        **images(),
+    )
+    # the random model's free answer has no pose; constrained decoding always gives one
+    assert not free.success and "no valid pose" in free.message
+    assert constrained.success, constrained.message
+
+
+def _corrupt_config(model, folder):
+    shutil.copytree(model, folder)
+    (folder / "config.json").write_text('{"model_type": "llava", ')
+
+
+def _config_of_wrong_type(model, folder):
+    """A config.json whose load raises neither OSError nor ValueError (the old code hung)."""
+    shutil.copytree(model, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["text_config"]["hidden_size"] = "big"
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    ("make", "cause"),
+    [(_corrupt_config, "not a valid JSON"), (_config_of_wrong_type, "hidden_size")],
+    ids=["corrupt_json", "wrong_type"],
+)
+def test_a_failed_load_is_reported_with_its_cause_in_status_log_and_every_answer(
+    make, cause, tiny_model, start_node, ros_node, spin_until, tmp_path
+):
+    make(tiny_model, tmp_path / "bad")
+    proc = start_node("grasp_planner", "-p", f"model:={tmp_path / 'bad'}")
+    planner = Planner(ros_node, spin_until)
+    _, _, message = planner.wait_status(PlannerStatus.FAILED, 60.0)
+    assert cause in message and "failed to load" in message
+    for _ in range(2):
+        response, _ = planner.call(instruction="pick", **images())
+        assert not response.success and cause in response.message
+    assert proc.wait_for_output("failed to load", 5.0) and cause in proc.output()
+    assert proc.running()
+
+
+def test_bad_requests_are_answered_naming_the_field_and_the_node_survives(
+    tiny_model, start_node, ros_node, spin_until
+):
+    proc = start_node(
+        "grasp_planner",
+        *("-p", f"model:={tiny_model}", "-p", "max_samples:=4"),
+        *("-p", "max_instruction_chars:=120", "-p", "max_instruction_tokens:=12"),
+        *("-p", "max_turns:=2", "-p", "max_sessions:=2"),
+    )
+    planner = Planner(ros_node, spin_until)
+    frame = images()
+    bad = [
+        ({"samples": 2, "temperature": -1.0}, "temperature"),  # transformers: ValueError
+        ({"samples": 1_000_000}, "samples"),  # ended every node of `ros up` on 40c23f7
+        ({"samples": 2, "top_p": 1.5}, "top_p"),
+        ({"decoding": 7}, "decoding"),
+        ({"mode": PlanGrasp.Request.MODE_CONTACT}, "mode"),
+        ({"instruction": "x" * 121}, "instruction"),  # characters
+        ({"instruction": " ".join("abcdefghij" * 4)}, "instruction"),  # 79 chars, >= 40 tokens
+    ]
+    for fields, name in bad:
+        response, seconds = planner.call(**{"instruction": "pick", **fields, **frame})
+        assert not response.success and response.message.startswith(f"{name}: "), (
+            fields,
+            response.message,
+        )
+        assert seconds < 2.0, f"{fields} took {seconds:.2f} s to be refused"
+    assert "max_instruction_tokens=12" in response.message
+    assert proc.running()
+    good, _ = planner.call(instruction="pick", **frame)  # greedy: deterministic
+    assert good.success, good.message
+    sampled, _ = planner.call(instruction="pick", samples=2, temperature=0.5, **frame)
+    assert sampled.success or "no valid pose" in sampled.message  # answered either way
+
+    # turns per session: the first instruction and one follow-up (max_turns 2)
+    first, _ = planner.call(instruction="pick", **frame)
+    follow, _ = planner.call(session_id=first.session_id, follow_up="left")
+    assert follow.session_id == first.session_id and follow.grasp.answer
+    more, _ = planner.call(session_id=first.session_id, follow_up="more left")
+    assert not more.success and more.message.startswith("follow_up: ")
+    assert "max_turns=2" in more.message
+
+    # sessions: at most 2 live, the least recently used evicted
+    newer = [planner.call(instruction="pick", **frame)[0].session_id for _ in range(2)]
+    evicted, _ = planner.call(session_id=first.session_id, follow_up="left")
+    assert not evicted.success and "evicted" in evicted.message, evicted.message
+    kept, _ = planner.call(session_id=newer[-1], follow_up="left")
+    assert kept.session_id == newer[-1] and kept.grasp.answer
+    assert proc.running()
+
+
+def test_the_cli_client_waits_for_the_service_not_for_a_loading_text(
+    tiny_model, start_node, ros_node, spin_until
+):
+    """`rt-grasp ros plan` right after the planner starts gets a real answer, not 'loading'."""
+    from rt_grasp_ros.errors import RtGraspError
+    from rt_grasp_ros.ros.clients import StackClient
+
+    client = StackClient("pytest_cli")
+    try:
+        with pytest.raises(RtGraspError, match="no status on grasp_planner/status"):
+            client.plan("pick", timeout=1.0)  # no planner yet: the error says so
+        start_node("grasp_planner", "-p", f"model:={tiny_model}")
+        response = client.plan("pick", timeout=60.0)  # while the model is still loading
+    finally:
+        client.close()
+    # no camera crop in this test: the loaded planner's own answer, not "still loading"
+    assert not response.success and response.message.startswith("no image"), response.message

@@ -402,6 +402,10 @@ def declared_parameters(path: Path) -> set[str]:
             arg = node.args[index]
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 names.add(arg.value)
+    if "LIMIT_FIELDS" in path.read_text():  # the planner declares its request bounds from it
+        from rt_grasp_ros.planning.limits import LIMIT_FIELDS
+
+        names |= set(LIMIT_FIELDS)
     return names
 
 

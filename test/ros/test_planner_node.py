@@ -24,7 +24,12 @@ from rt_grasp_ros.ros import conversions as conv  # noqa: E402
 from rt_grasp_ros.ros import qos  # noqa: E402
 from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny  # noqa: E402
 
+from rt_grasp_ros.ros.stack import sim_camera_extrinsic  # noqa: E402
+
 pytestmark = [pytest.mark.xdist_group("ros_planner"), pytest.mark.ros, pytest.mark.slow]
+
+# the stack's one camera pose: a planner without it (and without tf2_ros) refuses to start
+EXTRINSIC = ("-p", "camera_extrinsic:=[" + ",".join(map(str, sim_camera_extrinsic())) + "]")
 
 STATUS = "grasp_planner/status"
 
@@ -83,7 +88,7 @@ def test_wait_for_service_then_call_gets_a_plan_with_the_default_decoding(
     tiny_model, start_node, ros_node, spin_until
 ):
     """Not advertised while LOADING; then a request with only an instruction gets a pose."""
-    start_node("grasp_planner", "-p", f"model:={tiny_model}")
+    start_node("grasp_planner", *EXTRINSIC, "-p", f"model:={tiny_model}")
     planner = Planner(ros_node, spin_until)
     assert spin_until(ros_node, lambda: bool(planner.statuses), 30.0), "no latched status"
     state, advertised, message = planner.statuses[0]
@@ -100,7 +105,7 @@ def test_wait_for_service_then_call_gets_a_plan_with_the_default_decoding(
 def test_a_node_default_of_free_decoding_applies_unless_the_request_asks(
     tiny_model, start_node, ros_node, spin_until
 ):
-    start_node("grasp_planner", "-p", f"model:={tiny_model}", "-p", "decoding:=free")
+    start_node("grasp_planner", *EXTRINSIC, "-p", f"model:={tiny_model}", "-p", "decoding:=free")
     planner = Planner(ros_node, spin_until)
     free, _ = planner.call(instruction="pick up the object", **images())
     constrained, _ = planner.call(
@@ -135,7 +140,7 @@ def test_a_failed_load_is_reported_with_its_cause_in_status_log_and_every_answer
     make, cause, tiny_model, start_node, ros_node, spin_until, tmp_path
 ):
     make(tiny_model, tmp_path / "bad")
-    proc = start_node("grasp_planner", "-p", f"model:={tmp_path / 'bad'}")
+    proc = start_node("grasp_planner", *EXTRINSIC, "-p", f"model:={tmp_path / 'bad'}")
     planner = Planner(ros_node, spin_until)
     _, _, message = planner.wait_status(PlannerStatus.FAILED, 60.0)
     assert cause in message and "failed to load" in message
@@ -151,6 +156,7 @@ def test_bad_requests_are_answered_naming_the_field_and_the_node_survives(
 ):
     proc = start_node(
         "grasp_planner",
+        *EXTRINSIC,
         *("-p", f"model:={tiny_model}", "-p", "max_samples:=4"),
         *("-p", "max_instruction_chars:=120", "-p", "max_instruction_tokens:=12"),
         *("-p", "max_turns:=2", "-p", "max_sessions:=2"),
@@ -208,7 +214,7 @@ def test_the_cli_client_waits_for_the_service_not_for_a_loading_text(
     try:
         with pytest.raises(RtGraspError, match="no status on grasp_planner/status"):
             client.plan("pick", timeout=1.0)  # no planner yet: the error says so
-        start_node("grasp_planner", "-p", f"model:={tiny_model}")
+        start_node("grasp_planner", *EXTRINSIC, "-p", f"model:={tiny_model}")
         response = client.plan("pick", timeout=60.0)  # while the model is still loading
     finally:
         client.close()

@@ -161,7 +161,16 @@ def test_plan_grasp_answers_from_the_sim_camera_crop(tiny_model, start_node, ros
 
 
 def test_plan_grasp_without_a_crop_or_model_says_why(start_node, ros_node, spin_until, tmp_path):
-    start_node("grasp_planner", "-p", f"model:={tmp_path / 'missing'}")
+    from rt_grasp_ros.ros.stack import sim_camera_extrinsic
+
+    extrinsic = "[" + ",".join(str(v) for v in sim_camera_extrinsic()) + "]"
+    start_node(
+        "grasp_planner",
+        "-p",
+        f"camera_extrinsic:={extrinsic}",
+        "-p",
+        f"model:={tmp_path / 'missing'}",
+    )
     client = ros_node.create_client(PlanGrasp, "plan_grasp")
     response = call(ros_node, client, PlanGrasp.Request(instruction="pick"), spin_until)
     assert not response.success and "failed to load" in response.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rt_grasp_ros.prompts.formats import NO_REASONING_B_ANGLE, AnswerFormat
+from rt_grasp_ros.vlm import constrained
 from rt_grasp_ros.vlm.backbone import load_backbone
 from rt_grasp_ros.vlm.constrained import PoseGrammar, token_table
 from rt_grasp_ros.vlm.processing import continuation_ids, render, user_message
@@ -57,23 +58,25 @@ def test_token_texts_keep_the_sentencepiece_space(tiny_base):
 
 def test_the_token_table_is_built_once_per_tokenizer(tiny_base, monkeypatch):
     tokenizer = load_backbone(tiny_base, "float32", "cpu").processor.tokenizer  # a fresh one
-    calls = []
-    for name in ("decode", "batch_decode"):
-        real = getattr(tokenizer, name)
-        monkeypatch.setattr(
-            tokenizer,
-            name,
-            lambda *a, _real=real, _name=name, **k: (calls.append(_name), _real(*a, **k))[1],
-        )
+    builds = []
+    real = constrained.sequence_texts
+    monkeypatch.setattr(
+        constrained, "sequence_texts", lambda tok, ids: builds.append(len(ids)) or real(tok, ids)
+    )
+    decodes = []
+    real_decode = tokenizer.decode
+    monkeypatch.setattr(
+        tokenizer, "decode", lambda *a, **k: decodes.append(a) or real_decode(*a, **k)
+    )
     PoseGrammar(tokenizer, 0, AnswerFormat.RT, 3, max_new_tokens=40)
-    first = len(calls)
-    assert first > 0
+    assert len(builds) == 1 and builds[0] > len(tokenizer) - 20  # every (non-special) token
+    assert len(decodes) < 5  # in one batch, not token by token
     for fmt in AnswerFormat:
         PoseGrammar(tokenizer, 5, fmt, 3, max_new_tokens=60)
-    assert len(calls) == first  # later grammars reuse the table: no decoding at all
+    assert len(builds) == 1 and len(decodes) < 5  # later grammars reuse the table
     tokenizer.add_tokens(["<extra_token>"])
     texts = token_table(tokenizer).texts.values()
-    assert any(t.strip() == "<extra_token>" for t in texts)  # rebuilt for the new size
+    assert len(builds) == 2 and any(t.strip() == "<extra_token>" for t in texts)  # new size
 
 
 def test_a_forced_pose_starts_with_a_bracket_token(processor):

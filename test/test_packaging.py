@@ -54,9 +54,10 @@ def test_pyproject_declares_the_cli_and_pins_torch():
     ]
     assert torch.specifier.contains("2.13.0") and torch.specifier.contains("2.8.0a0", True)
     assert not torch.specifier.contains("3.0.0")  # an untested major version
-    assert "pip install -q --disable-pip-version-check torch==2.13.0" in (
-        ROOT / "Makefile"
-    ).read_text()
+    assert (
+        "pip install -q --disable-pip-version-check torch==2.13.0"
+        in (ROOT / "Makefile").read_text()
+    )
     assert any(d.startswith("mujoco==4.0") for d in meta["optional-dependencies"]["sim"])
 
 

@@ -26,11 +26,15 @@ INSTALL_HINTS: dict[str, str] = {
     "moveit": "MoveIt 2's Python API: `apt install ros-$ROS_DISTRO-moveit-py`",
     "pyk4a": "the Azure Kinect SDK and `pip install pyk4a`",
     "pyrealsense2": "`pip install pyrealsense2` (Intel RealSense SDK 2)",
-    "torch": "`pip install 'rt-grasp[vlm]'` (torch==2.13.0, transformers, peft, accelerate)",
+    "torch": (
+        "`pip install 'rt-grasp[vlm]'` (torch>=2.6: your CUDA build, or `pip install "
+        "torch==2.13.0` first for the CPU wheel; transformers, peft, accelerate)"
+    ),
     "transformers": "`pip install 'rt-grasp[vlm]'`",
     "peft": "`pip install 'rt-grasp[vlm]'`",
     "accelerate": "`pip install 'rt-grasp[vlm]'`",
     "tokenizers": "`pip install 'rt-grasp[vlm]'`",
+    "sentencepiece": "`pip install 'rt-grasp[vlm]'` (sentencepiece, protobuf)",
     "mujoco": "`pip install 'rt-grasp[sim]'` (mujoco==4.0.*)",
     "rosbags": "`pip install 'rt-grasp[ros]'`",
 }

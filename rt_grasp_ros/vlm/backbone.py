@@ -13,6 +13,10 @@ from rt_grasp_ros.optional import require
 from rt_grasp_ros.vlm.families import Family, family_for
 
 log = logging.getLogger(__name__)
+# The model dtypes a user may ask for; ``auto`` (the default) is bfloat16 on a GPU that has it
+# and float32 elsewhere (a CPU, or an older GPU).
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEFAULT_DTYPE = "auto"
 
 
 @dataclass
@@ -43,13 +47,12 @@ def resolve_device(device: str) -> str:
 def resolve_dtype(dtype: str, device: str) -> Any:
     """``auto`` -> bfloat16 on a GPU that supports it, float32 otherwise."""
     torch = require("torch", "the grasp model")
-    names = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if dtype not in DTYPES:
+        raise ConfigError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
     if dtype == "auto":
         bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
         return torch.bfloat16 if bf16 else torch.float32
-    if dtype not in names:
-        raise ConfigError(f"unknown dtype {dtype!r}; expected auto, {', '.join(names)}")
-    return names[dtype]
+    return getattr(torch, dtype)
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +118,9 @@ def load_processor(source: str, family: Family) -> Any:
     )
 
 
-def load_backbone(source: str | Path, dtype: str = "auto", device: str = "auto") -> Backbone:
+def load_backbone(
+    source: str | Path, dtype: str = DEFAULT_DTYPE, device: str = "auto"
+) -> Backbone:
     """Load a model by hub id or local path, with its processor.
 
     Raises:

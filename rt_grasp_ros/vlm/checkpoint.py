@@ -110,9 +110,12 @@ def resolve_base(checkpoint: Path, base: str) -> str:
 
 
 def load_checkpoint(
-    path: str | Path, dtype: str = "auto", device: str = "auto"
+    path: str | Path, dtype: str = "auto", device: str = "auto", merge_adapter: bool = False
 ) -> tuple[Backbone, CheckpointInfo]:
-    """Load the base model and apply the checkpoint's trained parameters."""
+    """Load the base model and apply the checkpoint's trained parameters.
+
+    ``merge_adapter`` folds a LoRA checkpoint's adapter into the base weights (for inference).
+    """
     path = Path(path)
     info = read_info(path)
     backbone = load_backbone(resolve_base(path, info.base_model), dtype, device)
@@ -121,7 +124,7 @@ def load_checkpoint(
             f"{path}: trained on a {info.family} model, but its base is {backbone.family.name}"
         )
     if info.strategy == "lora":
-        backbone.model = apply_adapter(backbone, path / "adapter")
+        backbone.model = apply_adapter(backbone, path / "adapter", merge_adapter)
     else:
         load_weights(backbone.model, path / WEIGHTS_FILE)
     if (path / "processor").exists():
@@ -151,8 +154,12 @@ def load_weights(model: Any, file: Path) -> None:
         own[name].data.copy_(tensor.to(own[name].dtype))
 
 
-def apply_adapter(backbone: Backbone, adapter: Path) -> Any:
-    """Put a PEFT adapter (LoRA + projector) on the base model, checking it was made for it."""
+def apply_adapter(backbone: Backbone, adapter: Path, merge: bool = False) -> Any:
+    """Put a PEFT adapter (LoRA + projector) on the base model, checking it was made for it.
+
+    With ``merge`` the LoRA weights are folded into the base layers and the PEFT wrapper is
+    removed (the trained projector stays): the plain model, as fast as the base.
+    """
     peft = require("peft", "loading a LoRA adapter")
     config_file = adapter / "adapter_config.json"
     if not config_file.exists():
@@ -162,7 +169,8 @@ def apply_adapter(backbone: Backbone, adapter: Path) -> Any:
         raise RtGraspError(
             f"adapter {adapter} was trained on {recorded!r}, not on {backbone.source!r}"
         )
-    return peft.PeftModel.from_pretrained(backbone.model, str(adapter))
+    model = peft.PeftModel.from_pretrained(backbone.model, str(adapter))
+    return model.merge_and_unload() if merge else model
 
 
 def _same_base(recorded: str, source: str) -> bool:

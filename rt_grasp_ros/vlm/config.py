@@ -97,16 +97,23 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which fold to train on, the longest conversation, and whether to keep images.
+    """Which fold to train on, the longest conversation, and how samples are loaded.
 
     ``cache_examples`` keeps each sample's processed image and prompt in memory, for the next
     use with the same instruction; it helps small datasets of fixed images (memory grows with
-    images x instructions).
+    images x instructions). ``num_workers`` processes load and tokenise samples beside the
+    training process (0: it does so itself); each holds its own cache for one epoch, so on a
+    GPU prefer workers to the cache for large datasets.
     """
 
     fold: int = 0
     max_length: int = 2048
     cache_examples: bool = False
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.num_workers < 0:
+            raise ConfigError(f"data.num_workers must be 0 or more, got {self.num_workers}")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.formats import DEFAULT_DECIMALS, AnswerFormat
 from rt_grasp_ros.prompts.parser import parse_answer
 from rt_grasp_ros.prompts.templates import load_templates
-from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
+from rt_grasp_ros.vlm.backbone import DEFAULT_DTYPE, Backbone, load_backbone
 from rt_grasp_ros.vlm.checkpoint import apply_adapter, is_checkpoint, load_checkpoint
 from rt_grasp_ros.vlm.consensus import Consensus, consensus
 from rt_grasp_ros.vlm.constrained import PoseGrammar
@@ -94,15 +94,32 @@ class Prediction:
         return out
 
 
-class _FirstTokenClock:
-    """A logits processor that notes when the first token's logits arrive (end of prefill)."""
+def synchronize(device: Any) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously; a CPU needs no wait)."""
+    if getattr(device, "type", str(device)).startswith("cuda"):
+        require("torch", "timing on a GPU").cuda.synchronize(device)
 
-    def __init__(self) -> None:
+
+def now(device: Any) -> float:
+    """``time.perf_counter()`` once the device has finished what was queued on it."""
+    synchronize(device)
+    return time.perf_counter()
+
+
+class _FirstTokenClock:
+    """A logits processor that notes when the first token's logits arrive (end of prefill).
+
+    On a GPU the logits are not computed yet when the processor is called (kernels are only
+    queued), so the clock waits for the device first.
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = device
         self.first: float | None = None
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         if self.first is None:
-            self.first = time.perf_counter()
+            self.first = now(self.device)
         return scores
 
 
@@ -146,13 +163,23 @@ class GraspPredictor:
         cls,
         model: str | Path,
         adapter: str | Path | None = None,
-        dtype: str = "auto",
+        dtype: str = DEFAULT_DTYPE,
         device: str = "auto",
+        merge_adapter: bool = False,
         **kwargs: Any,
     ) -> GraspPredictor:
         """Load a trained checkpoint, or a base model (optionally with a LoRA adapter).
 
-        ``model`` may be ``default``: the shipped embedded model (:mod:`rt_grasp_ros.vlm.default`).
+        Args:
+            model: a checkpoint folder, a hub id or path of a base model, or ``default``: the
+                shipped embedded model (:mod:`rt_grasp_ros.vlm.default`).
+            adapter: a LoRA adapter (or a LoRA checkpoint) for the base model ``model``.
+            dtype: ``auto`` (bfloat16 on a GPU that has it, float32 otherwise), ``float32``,
+                ``bfloat16`` or ``float16``.
+            device: ``auto`` (``cuda`` where a GPU is visible), ``cpu`` or ``cuda[:N]``.
+            merge_adapter: fold a LoRA adapter into the base weights (faster decoding, no
+                adapter left to switch off; answers agree up to rounding).
+            **kwargs: :class:`GraspPredictor` options (answer format, decimals, ...).
         """
         model = resolve_model(model)
         if is_checkpoint(model):
@@ -160,7 +187,7 @@ class GraspPredictor:
                 raise RtGraspError(
                     f"{model} is already a trained checkpoint; give its base model with --adapter"
                 )
-            backbone, info = load_checkpoint(model, dtype, device)
+            backbone, info = load_checkpoint(model, dtype, device, merge_adapter)
             kwargs.setdefault("answer_format", info.answer_format)
             kwargs.setdefault("decimals", info.decimals)
             kwargs.setdefault("default_instruction", info.extra.get("default_instruction"))
@@ -169,7 +196,7 @@ class GraspPredictor:
         if adapter is not None:
             adapter = Path(adapter)
             backbone.model = apply_adapter(
-                backbone, adapter / "adapter" if is_checkpoint(adapter) else adapter
+                backbone, adapter / "adapter" if is_checkpoint(adapter) else adapter, merge_adapter
             )
             backbone.model.eval()
         return cls(backbone, **kwargs)
@@ -206,8 +233,9 @@ class GraspPredictor:
         torch = require("torch", "grasp prediction")
         transformers = require("transformers", "grasp prediction")
         tokenizer = self.backbone.processor.tokenizer
-        clock = _FirstTokenClock()
-        processors = [clock]
+        device = self.backbone.device
+        clock = _FirstTokenClock(device)
+        processors: list[Any] = [clock]
         prompt_length = inputs["input_ids"].shape[1]
         if constrained:
             processors.append(
@@ -219,7 +247,7 @@ class GraspPredictor:
                     self.max_new_tokens,
                 )
             )
-        start = time.perf_counter()
+        start = now(device)
         with torch.inference_mode():
             out = self.backbone.model.generate(
                 **inputs,
@@ -229,7 +257,7 @@ class GraspPredictor:
                 eos_token_id=tokenizer.eos_token_id,
                 **sampling,
             )
-        end = time.perf_counter()
+        end = now(device)
         first = clock.first or end
         return out[:, prompt_length:], {"prefill": first - start, "decode": end - first}
 

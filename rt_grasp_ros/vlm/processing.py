@@ -2,12 +2,15 @@
 
 A conversation is rendered with the processor's chat template and split into segments at the
 assistant turns: the prompt (with the image, through the processor so that image tokens are
-expanded) and each answer (through the tokenizer). Labels are the answer tokens; everything
-else is -100, so the loss covers answers only.
+expanded) and each answer (through the tokenizer, in the context of the text before it, so
+that the tokens are those of the whole conversation: a SentencePiece tokenizer that prepends
+``▁`` to a text on its own would start every answer with an extra ``▁`` token). Labels are the
+answer tokens; everything else is -100, so the loss covers answers only.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from rt_grasp_ros.errors import ConfigError, RtGraspError
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.vlm.families import Family
 
+log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 SEQUENCE_KEYS = ("input_ids", "attention_mask", "labels", "mm_token_type_ids", "token_type_ids")
 IMAGE_KEYS = ("pixel_values", "image_grid_thw", "image_sizes")
@@ -133,6 +137,7 @@ def encode_training(
     ids: list[int] = []
     labels: list[int] = []
     extra: dict[str, Any] = {}
+    context = ""
     for k, (text, is_answer) in enumerate(p for p in _segments(processor, messages) if p[0]):
         if k == 0:
             enc = _encode_first(processor, text, image, prompt_cache)
@@ -141,7 +146,8 @@ def encode_training(
             if "mm_token_type_ids" in enc:
                 extra["_mm_prefix"] = enc["mm_token_type_ids"][0].tolist()
         else:
-            piece = tokenizer(text, add_special_tokens=False)["input_ids"]
+            piece = continuation_ids(tokenizer, context, text)
+        context += text
         if is_answer and tokenizer.eos_token_id is not None and tokenizer.eos_token not in text:
             piece = [*piece, tokenizer.eos_token_id]
         ids += piece
@@ -162,6 +168,26 @@ def encode_training(
     for key, value in extra.items():
         out[key] = value[0] if key == "pixel_values" and value.dim() == 4 else value
     return out
+
+
+def continuation_ids(tokenizer: Any, context: str, text: str) -> list[int]:
+    """The tokens of ``text`` as they are in the tokenisation of ``context + text``.
+
+    Tokenised on its own, a text can start differently: Llama's SentencePiece tokenizer
+    prepends ``▁`` to it (" It" becomes ``▁ ▁It`` instead of ``▁It``). Where the tokens of
+    ``context`` are not a prefix of those of the whole (a merge across the boundary), the text
+    is tokenised on its own, with a warning.
+    """
+    before = tokenizer(context, add_special_tokens=False)["input_ids"]
+    whole = tokenizer(context + text, add_special_tokens=False)["input_ids"]
+    if whole[: len(before)] == before:
+        return whole[len(before) :]
+    log.warning(
+        "the tokens of %r change when %r follows them; tokenising the second on its own",
+        context[-40:],
+        text[:40],
+    )
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 def _encode_first(

@@ -41,6 +41,23 @@ def apply_strategy(
     return peft.get_peft_model(model, config)
 
 
+def keep_fp32_master_weights(model: Any) -> int:
+    """Store the trainable parameters in float32 when the model is loaded in half precision.
+
+    The frozen weights stay bfloat16 (or float16) and mixed precision (autocast) runs the
+    arithmetic in half precision, but optimiser updates of 1e-4 relative size vanish in
+    bfloat16's 8-bit mantissa; float32 master weights keep them. Returns how many parameters
+    were cast.
+    """
+    torch = require("torch", "training")
+    cast = 0
+    for param in model.parameters():
+        if param.requires_grad and param.dtype in (torch.bfloat16, torch.float16):
+            param.data = param.data.float()
+            cast += 1
+    return cast
+
+
 def trainable_state_dict(model: Any) -> dict[str, Any]:
     """The parameters that train, by name (what a projector or full checkpoint saves)."""
     return {

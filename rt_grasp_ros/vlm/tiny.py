@@ -16,6 +16,7 @@ from typing import Any
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.vlm.families import family_named
+from rt_grasp_ros.vlm.tiny_tokenizer import SPECIAL_TOKENS, tokenizer_kind, train_tokenizer
 
 # Chat templates in the style of each family's public checkpoints. Rendered with trim_blocks,
 # so newlines are written as {{ '\n' }}.
@@ -34,21 +35,6 @@ QWEN_TEMPLATE = (
     "<|im_end|>{{ '\\n' }}{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant{{ '\\n' }}{% endif %}"
 )
-SPECIAL_TOKENS = {
-    "llava": {"pad": "<pad>", "bos": "<s>", "eos": "</s>", "extra": ["<image>"]},
-    "qwen2_vl": {
-        "pad": "<|endoftext|>",
-        "bos": None,
-        "eos": "<|im_end|>",
-        "extra": [
-            "<|im_start|>",
-            "<|vision_start|>",
-            "<|vision_end|>",
-            "<|image_pad|>",
-            "<|video_pad|>",
-        ],
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -64,8 +50,10 @@ class TinySpec:
         hidden: language model width.
         layers: language model depth.
         heads: attention heads (both towers).
-        vocab_size: size of the locally trained BPE vocabulary.
+        vocab_size: size of the locally trained vocabulary.
         seed: initialisation seed.
+        tokenizer: ``sentencepiece`` (Llama's kind), ``byte_bpe`` (Qwen2's kind) or ``auto``,
+            the family's own kind (:mod:`rt_grasp_ros.vlm.tiny_tokenizer`).
     """
 
     family: str = "llava"
@@ -78,9 +66,11 @@ class TinySpec:
     heads: int = 4
     vocab_size: int = 600
     seed: int = 0
+    tokenizer: str = "auto"
 
     def __post_init__(self) -> None:
         family_named(self.family)
+        tokenizer_kind(self.tokenizer, self.family)
         if self.image_size % self.patch_size:
             raise ConfigError(
                 f"tiny.image_size {self.image_size} must be a multiple of "
@@ -91,37 +81,6 @@ class TinySpec:
                 raise ConfigError(f"tiny.{name} must be a multiple of tiny.heads ({self.heads})")
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int, family: str) -> Any:
-    """A byte-level BPE tokenizer trained on ``texts``, with digits split one per token."""
-    tokenizers = require("tokenizers", "a tiny model's tokenizer")
-    transformers = require("transformers", "a tiny model's tokenizer")
-    special = SPECIAL_TOKENS[family]
-    names = [t for t in (special["pad"], special["bos"], special["eos"]) if t] + special["extra"]
-    tok = tokenizers.Tokenizer(tokenizers.models.BPE())
-    pre = tokenizers.pre_tokenizers
-    tok.pre_tokenizer = pre.Sequence(
-        [pre.Digits(individual_digits=True), pre.ByteLevel(add_prefix_space=False)]
-    )
-    tok.decoder = tokenizers.decoders.ByteLevel()
-    trainer = tokenizers.trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=names,
-        initial_alphabet=pre.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(list(texts), trainer)
-    fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token=special["pad"],
-        bos_token=special["bos"],
-        eos_token=special["eos"],
-        additional_special_tokens=special["extra"],
-    )
-    if special["bos"]:
-        fast.add_bos_token = True
-    return fast
-
-
 def build_tiny(spec: TinySpec, corpus: Iterable[str], out_dir: str | Path) -> Path:
     """Build, initialise and save a tiny model with its processor to ``out_dir``."""
     torch = require("torch", "a tiny model")
@@ -129,7 +88,7 @@ def build_tiny(spec: TinySpec, corpus: Iterable[str], out_dir: str | Path) -> Pa
     out.mkdir(parents=True, exist_ok=True)
     template = LLAVA_TEMPLATE if spec.family == "llava" else QWEN_TEMPLATE
     texts = [*corpus, template]
-    tokenizer = train_tokenizer(texts, spec.vocab_size, spec.family)
+    tokenizer = train_tokenizer(texts, spec.vocab_size, spec.family, spec.tokenizer)
     torch.manual_seed(spec.seed)
     if spec.family == "llava":
         model, processor = _tiny_llava(spec, tokenizer)

@@ -19,16 +19,12 @@ from typing import Any
 
 from rt_grasp_ros.data.records import BuiltDataset, GroundTruth, open_built_dataset
 from rt_grasp_ros.errors import ConfigError, DatasetError
-from rt_grasp_ros.eval.scoring import evaluate_answers
 from rt_grasp_ros.optional import require
-from rt_grasp_ros.prompts.conversation import PromptTemplates
-from rt_grasp_ros.prompts.templates import load_templates
 from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
 from rt_grasp_ros.vlm.checkpoint import WEIGHTS_FILE, CheckpointInfo, load_weights, save_checkpoint
 from rt_grasp_ros.vlm.config import TrainConfig
-from rt_grasp_ros.vlm.dataset import ConversationDataset, record_image, record_messages
+from rt_grasp_ros.vlm.dataset import ConversationDataset
 from rt_grasp_ros.vlm.distributed import (
-    engine_arguments,
     is_main_process,
     main_process_first,
     validates_in_training,
@@ -36,11 +32,38 @@ from rt_grasp_ros.vlm.distributed import (
 )
 from rt_grasp_ros.vlm.predictor import GraspPredictor
 from rt_grasp_ros.vlm.processing import collate
-from rt_grasp_ros.vlm.strategy import apply_strategy, count_parameters, trainable_state_dict
-from rt_grasp_ros.vlm.tiny import build_tiny
+from rt_grasp_ros.vlm.strategy import (
+    apply_strategy,
+    count_parameters,
+    keep_fp32_master_weights,
+    trainable_state_dict,
+)
+from rt_grasp_ros.vlm.train_setup import (
+    TINY_BASE,
+    dataset_prompts,
+    evaluate_records,
+    mixed_precision,
+    prepare_base,
+    tokenizer_corpus,
+    training_arguments,
+    validation_records,
+)
+
+__all__ = [
+    "TINY_BASE",
+    "FoldRun",
+    "TrainResult",
+    "dataset_prompts",
+    "evaluate_records",
+    "plan_folds",
+    "prepare_base",
+    "tokenizer_corpus",
+    "train",
+    "train_folds",
+    "validation_records",
+]
 
 log = logging.getLogger(__name__)
-TINY_BASE = "base"
 
 
 @dataclass
@@ -54,42 +77,6 @@ class TrainResult:
     total_parameters: int
     validation: list[tuple[int, float]] = field(default_factory=list)
     losses: list[tuple[int, float]] = field(default_factory=list)
-
-
-def validation_records(
-    dataset: BuiltDataset, fold: int, limit: int
-) -> tuple[list[dict[str, Any]], str]:
-    """Held-out records of the fold, or (single fold) un-augmented training records."""
-    test = dataset.records(fold, "test")
-    if test:
-        return test[:limit], "test"
-    originals = [
-        r
-        for r in dataset.records(fold, "train")
-        if "augmentation" not in r and r["id"] == r["source_id"]
-    ]
-    return originals[:limit], "train"
-
-
-def evaluate_records(
-    predictor: GraspPredictor,
-    records: list[dict[str, Any]],
-    image_folder: Path,
-    ground_truth: dict[str, GroundTruth],
-    batch_size: int,
-) -> tuple[float, int]:
-    """Rectangle-metric accuracy of greedy answers on ``records``; (accuracy, parse failures)."""
-    answers = {}
-    for start in range(0, len(records), batch_size):
-        chunk = records[start : start + batch_size]
-        images = [record_image(r, image_folder) for r in chunk]
-        instructions = [record_messages(r)[0]["content"][-1]["text"] for r in chunk]
-        for record, prediction in zip(
-            chunk, predictor.predict_batch(images, instructions), strict=True
-        ):
-            answers[record["id"]] = prediction.text
-    report = evaluate_answers({r["id"]: ground_truth[r["id"]] for r in records}, answers)
-    return report.accuracy, report.count("unparsable")
 
 
 def _trainer_classes() -> tuple[type, type, type]:
@@ -188,6 +175,7 @@ class _Run:
     val_records: list[dict[str, Any]]
     ground_truth: dict[str, GroundTruth]
     validating: bool = True  # rank 0 only; off where the engine shards the parameters
+    dtype: Any = None  # the dtype the model was loaded in (half: validate under autocast)
     validation: list[tuple[int, float]] = field(default_factory=list)
 
     def validate(self) -> tuple[float, int]:
@@ -205,44 +193,16 @@ class _Run:
         was_training = self.model.training
         self.model.eval()
         try:
-            return evaluate_records(
-                predictor,
-                self.val_records,
-                self.dataset.image_folder,
-                self.ground_truth,
-                self.config.eval.batch_size,
-            )
+            with mixed_precision(self.dtype, self.backbone.device):
+                return evaluate_records(
+                    predictor,
+                    self.val_records,
+                    self.dataset.image_folder,
+                    self.ground_truth,
+                    self.config.eval.batch_size,
+                )
         finally:
             self.model.train(was_training)
-
-
-def prepare_base(config: TrainConfig, dataset: BuiltDataset, output: Path) -> tuple[str, str]:
-    """(path to load, name to record): a hub id or path, or a tiny model in ``output/base``."""
-    if config.model.base is not None:
-        return config.model.base, config.model.base
-    base_dir = output / TINY_BASE
-    if not (base_dir / "config.json").exists():
-        build_tiny(config.model.tiny, tokenizer_corpus(dataset), base_dir)
-    return str(base_dir), TINY_BASE
-
-
-def tokenizer_corpus(dataset: BuiltDataset) -> list[str]:
-    """Texts a tiny model's tokenizer learns from: templates and the dataset's conversations."""
-    lib = load_templates()
-    corpus = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
-    corpus += list(lib.generic)
-    prompts = dataset_prompts(dataset)
-    if prompts is not None:
-        corpus += list(prompts.instructions) + [t for ts in prompts.reasoning.values() for t in ts]
-    for fold in range(dataset.num_folds):
-        for r in dataset.records(fold, "train"):
-            corpus += [turn["value"] for turn in r["conversations"]]
-    return corpus
-
-
-def dataset_prompts(dataset: BuiltDataset) -> PromptTemplates | None:
-    """The prompt templates a built dataset stores (None for datasets built before them)."""
-    return PromptTemplates.from_manifest(dataset.manifest, str(dataset.root / "manifest.json"))
 
 
 def train(
@@ -254,7 +214,6 @@ def train(
 ) -> TrainResult:
     """Train on one fold of a built dataset and write a checkpoint to ``output``."""
     torch = require("torch", "training")
-    transformers = require("transformers", "training")
     start = time.perf_counter()
     output = Path(output)
     dataset = open_built_dataset(data)
@@ -263,14 +222,16 @@ def train(
     if not train_records:
         raise DatasetError(f"{data}: fold {fold} has no training records")
     processes = world_size()
-    accumulation = config.optim.accumulation_for(processes)
+    config.optim.accumulation_for(processes)  # a batch size that does not divide fails now
     with main_process_first():  # rank 0 builds a tiny base, the others then load it
         load_path, base_name = prepare_base(config, dataset, output)
     backbone = load_backbone(load_path, config.model.dtype, config.model.device)
+    dtype = next(backbone.model.parameters()).dtype
     torch.manual_seed(config.seed)
     model = apply_strategy(
         backbone.model, backbone.family, config.strategy, config.lora, config.train_vision_tower
     )
+    keep_fp32_master_weights(model)
     if config.optim.gradient_checkpointing:
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
@@ -299,31 +260,11 @@ def train(
         val_records,
         dataset.ground_truth() if val_records else {},
         in_training and is_main_process(),
+        dtype=dtype,
     )
     trainer_cls, callback_cls, epoch_cls = _trainer_classes()
-    device = next(model.parameters()).device
-    args = transformers.TrainingArguments(
-        output_dir=str(output / "trainer"),
-        per_device_train_batch_size=config.optim.micro_batch_size,
-        gradient_accumulation_steps=accumulation,
-        learning_rate=config.optim.learning_rate,
-        num_train_epochs=config.optim.epochs,
-        max_steps=config.optim.max_steps,
-        lr_scheduler_type=config.optim.scheduler,
-        warmup_steps=config.optim.warmup_ratio,
-        weight_decay=config.optim.weight_decay,
-        max_grad_norm=config.optim.max_grad_norm,
-        logging_steps=config.logging_steps,
-        save_steps=config.save_steps,
-        save_total_limit=2,
-        bf16=next(model.parameters()).dtype == torch.bfloat16,
-        use_cpu=device.type == "cpu",
-        seed=config.seed,
-        report_to="none",
-        remove_unused_columns=False,
-        disable_tqdm=not progress,
-        dataloader_num_workers=0,
-        **engine_arguments(config.distributed, processes),
+    args = training_arguments(
+        config, output, processes, dtype, next(model.parameters()).device, progress
     )
     dataset_obj = ConversationDataset(
         train_records,

@@ -57,3 +57,13 @@ def tiny_llava(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny_llava")
     build_tiny(TinySpec(family="llava"), corpus(tiny_data), out)
     return out
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Tests marked ``gpu`` run a real CUDA path; elsewhere they are skipped (before fixtures)."""
+    if item.get_closest_marker("gpu") is not None:
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.skip("no CUDA device: torch.cuda.is_available() is False")

@@ -116,3 +116,30 @@ def test_the_family_processor_writes_its_own_image_token(tiny_base, tiny_data):
     assert text.count(token) == 1
     if token != IMAGE_PLACEHOLDER:  # Qwen2-VL: the layout's placeholder never reaches the model
         assert IMAGE_PLACEHOLDER not in text
+
+
+def test_training_tokens_are_those_of_the_whole_conversation(tiny_base, tiny_data):
+    # On its own, Llama's SentencePiece tokenizer prepends "▁" to a text: answers tokenised
+    # apart started with an extra "▁" token that the whole string (what inference sees) lacks.
+    backbone = load_backbone(tiny_base, "float32", "cpu")
+    processor = backbone.processor
+    image = prepare_image(np.zeros((64, 64, 3), np.uint8), backbone.family, processor)
+    messages = [
+        user_message("Where should I grasp the pen?", True),
+        assistant_message("It is a pen. [0.500, 0.470], 0.469"),
+        user_message("Rotate the gripper by 90 degrees.", False),
+        assistant_message("Rotated. [0.500, 0.470], -1.102"),
+    ]
+    example = encode_training(processor, messages, image, 1024)
+    full = render(processor, messages, add_generation_prompt=False)
+    whole = processor(text=[full], images=[image], return_tensors="pt")["input_ids"][0]
+    assert example["input_ids"].tolist() == whole.tolist()
+    # The first answer starts as a model continues the prompt at inference.
+    prompt = processor(
+        text=[render(processor, messages[:1], add_generation_prompt=True)],
+        images=[image],
+        return_tensors="pt",
+    )["input_ids"][0]
+    target = (example["labels"] != IGNORE_INDEX).nonzero()[0].item()
+    assert target == len(prompt)
+    assert example["input_ids"][: len(prompt)].tolist() == prompt.tolist()

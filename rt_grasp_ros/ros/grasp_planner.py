@@ -41,6 +41,7 @@ from rt_grasp_ros.ros.frames import CameraExtrinsic
 from rt_grasp_ros.ros.markers import grasp_markers
 from rt_grasp_ros.ros.params import declare, one_of, run_node
 from rt_grasp_ros.ros.qos import LATCHED, SENSOR_DATA
+from rt_grasp_ros.vlm.backbone import DEFAULT_DTYPE, DTYPES
 from visualization_msgs.msg import MarkerArray
 
 
@@ -56,8 +57,11 @@ class GraspPlannerNode(Node):
                                            one_of('parallel', 'suction'),
                                            "'parallel' or 'suction'"))
         self.extrinsic = CameraExtrinsic(self, self.base_frame)
-        self.dtype = declare(self, 'dtype', 'float32', 'model dtype',
-                             one_of('float32', 'bfloat16', 'float16'), 'float32|bfloat16|float16')
+        self.dtype = declare(self, 'dtype', DEFAULT_DTYPE,
+                             'model dtype: auto = bfloat16 on CUDA, float32 on CPU',
+                             one_of(*DTYPES), '|'.join(DTYPES))
+        self.merge_adapter = declare(self, 'merge_adapter', False,
+                                     'merge a LoRA adapter into the weights for inference')
         self.limits = PlannerLimits(**{
             name: declare(self, name, spec.default, spec.description, spec.check, spec.expected)
             for name, spec in LIMIT_FIELDS.items()})
@@ -94,7 +98,8 @@ class GraspPlannerNode(Node):
         try:
             from rt_grasp_ros.vlm.predictor import GraspPredictor
 
-            predictor = GraspPredictor.from_pretrained(self.model_path, dtype=self.dtype)
+            predictor = GraspPredictor.from_pretrained(
+                self.model_path, dtype=self.dtype, merge_adapter=self.merge_adapter)
             self.planner = SessionPlanner(predictor, PlanOptions(gripper=self.gripper),
                                           self.limits, whole_frame=True)
             self.load_time = time.monotonic() - start

@@ -22,9 +22,8 @@ from rt_grasp.srv import PlanGrasp  # noqa: E402
 from rt_grasp_ros.prompts.templates import load_templates  # noqa: E402
 from rt_grasp_ros.ros import conversions as conv  # noqa: E402
 from rt_grasp_ros.ros import qos  # noqa: E402
-from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny  # noqa: E402
-
 from rt_grasp_ros.ros.stack import sim_camera_extrinsic  # noqa: E402
+from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny  # noqa: E402
 
 pytestmark = [pytest.mark.xdist_group("ros_planner"), pytest.mark.ros, pytest.mark.slow]
 

@@ -316,6 +316,7 @@ ROSDEP_KEYS = {
 # installs it for an optional camera source, and require() says how).
 PIP_ONLY = {
     "torch": "vlm",
+    "sentencepiece": "vlm",
     "transformers": "vlm",
     "peft": "vlm",
     "accelerate": "vlm",

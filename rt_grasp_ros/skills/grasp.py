@@ -88,7 +88,8 @@ class GraspConfig:
         lift: how high the object is lifted (m).
         hold: how long it is held after lifting (s).
         grasp_force: squeeze force of the parallel gripper (N).
-        max_width: the parallel gripper's widest opening (m); a wider grasp is invalid.
+        max_width: the parallel gripper's widest opening (m); the close command's expected
+            width is clamped to it (the fingers close onto the object whatever its width).
         slip_width: while held, fingers closing by more than this (m) mean the object slid.
         release: after the hold, open the tool and retreat straight up.
         workspace: targets outside it are refused before anything moves.
@@ -214,11 +215,8 @@ def _check_target(gripper: GripperKind, target: GraspTarget, config: GraspConfig
             f"{gripper.value} one",
         )
     width = target.width or 0.0
-    if gripper is GripperKind.PARALLEL and not 0.0 <= width <= config.max_width:
-        raise _GraspFailedError(
-            GraspFailure.INVALID,
-            f"grasp width {width} m is outside the gripper's range [0, {config.max_width}] m",
-        )
+    if not (math.isfinite(width) and width >= 0.0):
+        raise _GraspFailedError(GraspFailure.INVALID, f"grasp width {width} m must be >= 0")
     for name, point in (
         ("grasp", target.pose.position),
         ("pre-grasp", target.pose.position + np.array([0.0, 0.0, config.pre_grasp_height])),
@@ -253,7 +251,8 @@ def _run(
     move_linear(motion, grasp, approach, cancelled)
     enter(Stage.CLOSE)
     if not suction:
-        motion.close_gripper(target.width or 0.0, config.grasp_force)
+        # the expected width, within what the hand opens to (franka_gripper rejects more)
+        motion.close_gripper(min(target.width or 0.0, config.max_width), config.grasp_force)
     wait(motion, 0.2 if suction else 0.6, cancelled)
     # The fingers may still be closing: the lift starts anyway, and the first check comes
     # once the object should be off the table.

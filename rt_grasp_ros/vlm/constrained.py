@@ -186,6 +186,9 @@ class PoseGrammar:
             )
             allowed = self._allowed(text, self.max_new_tokens - len(new))
             if allowed is None:
+                # Still reasoning: anything but the end, so that a sampled answer cannot stop
+                # before its pose (greedy rarely picks EOS here; sampling often does).
+                scores[row, self.eos] = float("-inf")
                 continue
             mask = torch.full_like(scores[row], float("-inf"))
             mask[allowed] = 0.0

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 HOME = Pose([0.45, 0.0, 0.35], top_down_rotation(0.0))
 BOUNDS = ("-p", "clock_timeout:=1.0", "-p", "state_timeout:=1.0", "-p", "server_timeout:=1.0")
-MARGIN = 2.0  # s on top of a bound: CI runs these beside other tests on 2 cores
+MARGIN = 4.0  # s on top of a bound: CI runs these beside other tests on 2 cores
 
 
 class ToyRobot:
@@ -218,7 +218,7 @@ def test_two_concurrent_goals_one_runs_the_other_is_rejected(
 
 @pytest.mark.parametrize(
     "field",
-    ["hold_time_nan", "lift_inf", "empty_frame", "nan_position", "wrong_tool", "too_wide"],
+    ["hold_time_nan", "lift_inf", "empty_frame", "nan_position", "wrong_tool", "negative_width"],
 )
 def test_invalid_goals_are_rejected_not_accepted_and_aborted(
     field, toy_robot, start_node, ros_node, spin_until
@@ -238,7 +238,7 @@ def test_invalid_goals_are_rejected_not_accepted_and_aborted(
     elif field == "wrong_tool":
         goal.grasp.gripper = Grasp.SUCTION
     else:
-        goal.grasp.width = 0.2
+        goal.grasp.width = -0.01
     before = toy_robot.pose
     assert not GoalRun(ros_node, client, goal).handle(spin_until).accepted
     assert toy_robot.pose is before  # nothing was sent to the arm
@@ -248,7 +248,7 @@ def test_invalid_goals_are_rejected_not_accepted_and_aborted(
         "empty_frame": "frame_id",
         "nan_position": "position",
         "wrong_tool": "suction",
-        "too_wide": "width",
+        "negative_width": "width",
     }[field]
     assert executor.wait_for_output(expected, timeout=5.0), executor.output()
 

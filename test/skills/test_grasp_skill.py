@@ -146,10 +146,9 @@ def test_a_bad_grasp_config_names_its_field(field, value):
         GraspConfig(**{field: value})
 
 
-def test_a_grasp_wider_than_the_gripper_is_invalid(setup):
+def test_a_negative_width_is_invalid(setup):
     _, robot, target = setup
-    wide = GraspTarget(target.pose, 0.12, GripperKind.PARALLEL)
-    outcome = execute_grasp(robot, wide)
+    outcome = execute_grasp(robot, GraspTarget(target.pose, -0.01, GripperKind.PARALLEL))
     assert outcome.failure is GraspFailure.INVALID and "width" in outcome.message
 
 
@@ -199,3 +198,23 @@ def test_suction_beside_the_object_is_no_contact():
         assert outcome.failure is GraspFailure.NO_CONTACT, outcome.message
     finally:
         world.close()
+
+
+class RecordingRobot(SimRobot):
+    def __init__(self, world):
+        super().__init__(world)
+        self.closes = []
+
+    def close_gripper(self, width: float = 0.0, force: float = 40.0) -> None:
+        self.closes.append((width, force))
+        super().close_gripper(width, force)
+
+
+def test_the_close_command_expects_the_grasp_width_within_the_hand(setup):
+    world, _, target = setup
+    for width, expected in ((0.03, 0.03), (0.12, 0.08)):
+        robot = RecordingRobot(world)
+        execute_grasp(robot, GraspTarget(target.pose, width), GraspConfig(hold=0.1))
+        assert robot.closes == [(expected, 40.0)]
+        robot.open_gripper()
+        robot.wait(0.5)

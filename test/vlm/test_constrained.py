@@ -85,3 +85,15 @@ def test_a_forced_pose_starts_with_a_bracket_token(processor):
     allowed = grammar._allowed("The object is", remaining=grammar.reserve)
     assert allowed and tokenizer.eos_token_id not in allowed
     assert all(grammar._strings[i].lstrip(" ").startswith("[") for i in allowed)
+
+
+def test_the_answer_cannot_end_before_its_pose(processor):
+    torch = pytest.importorskip("torch")
+    tokenizer = processor.tokenizer
+    grammar = PoseGrammar(tokenizer, 0, AnswerFormat.RT, 3, max_new_tokens=60)
+    reasoning = tokenizer(" It is a pen.", add_special_tokens=False)["input_ids"]
+    scores = torch.zeros(1, len(tokenizer))
+    scores[0, tokenizer.eos_token_id] = 10.0  # the model would rather stop here
+    out = grammar(torch.tensor([reasoning]), scores.clone())
+    assert out[0, tokenizer.eos_token_id] == float("-inf")
+    assert torch.isfinite(out[0]).sum() == len(tokenizer) - 1  # every other token still free

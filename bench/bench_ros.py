@@ -101,6 +101,13 @@ def stop(procs) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
+def extrinsic() -> str:
+    """The sim camera's pose as the stack sets it (camera_extrinsic:=...)."""
+    from rt_grasp_ros.ros.stack import sim_camera_extrinsic
+
+    return "camera_extrinsic:=[" + ",".join(map(str, sim_camera_extrinsic())) + "]"
+
+
 def node(name: str, *params: str) -> list[str]:
     argv = [sys.executable, "-m", f"rt_grasp_ros.ros.{name}", "--ros-args"]
     for p in params:
@@ -118,7 +125,7 @@ def spin_for(n, predicate, timeout: float) -> bool:
 def camera_path(n, log_dir: Path, rate_hz: float, seconds: float = 8.0) -> None:
     """Frames/s and latency: straight from the publisher, and through the camera node."""
     procs = [start([sys.executable, "-c", FRAME_PUBLISHER, str(rate_hz)], log_dir, "frames")]
-    procs.append(start(node("camera"), log_dir, "camera"))
+    procs.append(start(node("camera", extrinsic()), log_dir, "camera"))
     rows = {}
     try:
         for label, topic, kind in (
@@ -182,7 +189,7 @@ def plan_overhead(n, log_dir: Path, model: Path, calls: int = 10) -> None:
         predictor.predict(crop.frame.rgb, "pick up the object", constrained=True)
     local = (time.perf_counter() - t0) / calls
     procs = [
-        start(node("grasp_planner", f"model:={model}"), log_dir, "planner"),
+        start(node("grasp_planner", f"model:={model}", extrinsic()), log_dir, "planner"),
         start([sys.executable, "-c", ECHO_SERVER], log_dir, "echo"),
     ]
     try:
@@ -375,6 +382,7 @@ def cancel_latency(n, log_dir: Path, trials: int, seed: int = 200) -> None:
         f"plain rclpy action server in the same run: median {1000 * np.median(base):.0f} ms, "
         f"max {1000 * max(base):.0f} ms"
     )
+    print("  each goal (ms):", " ".join(f"{1000 * t:.0f}" for t in ours))
 
 
 def main() -> None:

@@ -63,6 +63,8 @@ class SimNode(Node):
                        between(0.0, 100.0))
         state_rate = declare(self, 'state_rate', 100.0, 'joint state and TCP pose rate (Hz)',
                              above(0.0, 1000.0))
+        clock_rate = declare(self, 'clock_rate', 250.0, '/clock messages per simulated second '
+                             '(each is work for every node on use_sim_time)', above(0.0, 1000.0))
         self.realtime = declare(self, 'realtime_factor', 1.0,
                                 'simulated seconds per wall-clock second; 0 = as fast as '
                                 'physics allows (every node on use_sim_time)',
@@ -104,6 +106,7 @@ class SimNode(Node):
         self.camera_period = 1.0 / rate if rate > 0 else None
         self.static_tf = self.publish_camera_tf()
         self.state_period = 1.0 / state_rate
+        self.clock_period = 1.0 / clock_rate
         self.running = True
         self.failure = None  # what stopped the physics thread, once it failed
         self.fail_lock = threading.Lock()
@@ -215,20 +218,22 @@ class SimNode(Node):
     def loop(self):
         """Step physics to keep up with the wall clock; publish state and frames when due."""
         wall0, sim0 = time.monotonic(), self.robot.now()
-        next_state = next_frame = 0.0
+        next_state = next_frame = next_clock = 0.0
         while self.running and self.context.ok():
             self.heartbeat = time.monotonic()
             with self.lock:
                 if self.robot.reset_pending():
                     self.robot.apply_reset()
                     wall0, sim0 = time.monotonic(), self.robot.now()
-                    next_state = next_frame = sim0
+                    next_state = next_frame = next_clock = sim0
                 due = (sim0 + (time.monotonic() - wall0) * self.realtime if self.realtime
                        else math.inf)
                 self.robot.advance_to(min(due, self.robot.now() + CHUNK))
                 now = self.robot.now()
                 stamp = self._stamp(now)
-                self.pub_clock.publish(Clock(clock=stamp))
+                if now >= next_clock:  # every node on use_sim_time reads each one
+                    next_clock = now + self.clock_period
+                    self.pub_clock.publish(Clock(clock=stamp))
                 if now >= next_state:
                     next_state = now + self.state_period
                     self.publish_state(stamp)

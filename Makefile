@@ -79,12 +79,19 @@ else
   $(error ROS_FROM must be pypi, system or none, not '$(ROS_FROM)')
 endif
 
+# What PySide6's Qt libraries load (the refinement panel, and pytest-qt in every test run):
+# QtGui/QtWidgets with the offscreen platform (tests, screenshots), then the xcb platform of
+# a desktop (Qt >= 6.5 needs libxcb-cursor0). Found with ldd on PySide6 6.12's Qt libraries.
+PANEL_APT_PACKAGES := libgl1 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3 libglib2.0-0 \
+	libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0
 # Non-Python tools from apt: the venv's build tools (Python headers, setuptools for the wheel
 # test's build without isolation; cmake and a compiler for the interfaces), the GL libraries
 # MuJoCo renders with, check_urdf and, with ROS from PyPI, Debian's ament_xmllint (not on PyPI).
 APT_PACKAGES := python3-venv python3-dev python3-setuptools \
 	$(if $(filter none,$(ROS_FROM)),,cmake g++) liburdfdom-tools \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 \
+	$(PANEL_APT_PACKAGES) \
 	$(if $(filter pypi,$(ROS_FROM)),ament-lint python3-ament-xmllint)
 JOBS ?= 2
 

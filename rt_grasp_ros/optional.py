@@ -37,6 +37,12 @@ INSTALL_HINTS: dict[str, str] = {
     "sentencepiece": "`pip install 'rt-grasp[vlm]'` (sentencepiece, protobuf)",
     "mujoco": "`pip install 'rt-grasp[sim]'` (mujoco==4.0.*)",
     "rosbags": "`pip install 'rt-grasp[ros]'`",
+    "PySide6": (
+        "`pip install 'rt-grasp[panel]'` (PySide6-Essentials) and Qt's system libraries "
+        "(`make apt`; on Debian/Ubuntu libegl1 libgl1 libfontconfig1 libxkbcommon0 "
+        "libdbus-1-3 libglib2.0-0, and libxcb-cursor0 for a desktop)"
+    ),
+    "rqt_gui_py": f"rqt: {_ROS} and `apt install ros-$ROS_DISTRO-rqt`",
 }
 
 

@@ -301,6 +301,9 @@ ROSDEP_KEYS = {
     "launch_ros": "launch_ros",
     "tf2_ros": "tf2_ros_py",
     "control_msgs": "control_msgs",
+    # the refinement panel's rqt plugin (rt_grasp_ros/panel/rqt_plugin.py, panel/qt.py)
+    "rqt_gui_py": "rqt_gui_py",
+    "python_qt_binding": "python_qt_binding",
     # the core's third-party imports
     "numpy": "python3-numpy",
     "scipy": "python3-scipy",
@@ -324,10 +327,16 @@ PIP_ONLY = {
     "safetensors": "vlm",
     "regex": "vlm",
     "mujoco": "sim",
+    "PySide6": "panel",  # standalone panel; inside rqt it uses python_qt_binding
     "pyrealsense2": None,
     "pyk4a": None,
 }
-PIP_DISTRIBUTIONS = {"PIL": "pillow", "cv2": "opencv-python-headless", "yaml": "pyyaml"}
+PIP_DISTRIBUTIONS = {
+    "PIL": "pillow",
+    "cv2": "opencv-python-headless",
+    "yaml": "pyyaml",
+    "PySide6": "PySide6-Essentials",
+}
 OWN_MODULES = {"rt_grasp_ros", "rt_grasp"}  # rt_grasp: this package's generated interfaces
 
 
@@ -392,7 +401,8 @@ def test_pip_only_imports_are_in_a_pyproject_extra():
     core = names(meta["dependencies"])
     for module, extra in PIP_ONLY.items():
         if extra is not None:
-            assert module.lower() in names(extras[extra]), (module, extra)
+            distribution = PIP_DISTRIBUTIONS.get(module, module)
+            assert distribution.lower() in names(extras[extra]), (module, extra)
     for module in ROSDEP_KEYS:
         if ROSDEP_KEYS[module].startswith("python3-"):
             assert PIP_DISTRIBUTIONS.get(module, module).lower() in core, module

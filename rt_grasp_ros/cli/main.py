@@ -15,6 +15,7 @@ from rt_grasp_ros.cli import (
     evaluate_cmd,
     manip_cmd,
     model_cmd,
+    panel_cmd,
     predict_cmd,
     ros_cmd,
     show_cmd,
@@ -34,6 +35,7 @@ COMMANDS = (
     sim_cmd,
     manip_cmd,
     ros_cmd,
+    panel_cmd,
 )
 
 

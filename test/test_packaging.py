@@ -301,6 +301,7 @@ ROSDEP_KEYS = {
     "launch_ros": "launch_ros",
     "tf2_ros": "tf2_ros_py",
     "control_msgs": "control_msgs",
+    "interactive_markers": "interactive_markers",  # grasp_refinement, where installed
     # the core's third-party imports
     "numpy": "python3-numpy",
     "scipy": "python3-scipy",

@@ -5,8 +5,9 @@ The node list and parameter files come from rt_grasp_ros.ros.stack, the same des
 `rt-grasp ros up` reads on machines without launch. Arguments: see `ros2 launch rt_grasp
 grasp.launch.py --show-args`.
 
-robot_state_publisher (sim:=true) and rviz2 (rviz:=true) start where they are installed; where
-one is missing the launch logs why and starts the rest.
+robot_state_publisher (sim:=true), rviz2 (rviz:=true) and, with rviz:=true and grasp_refinement
+running, the refinement panel in rqt_gui start where they are installed; where one is missing the
+launch logs why and starts the rest.
 """
 
 from pathlib import Path
@@ -19,6 +20,10 @@ from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from rt_grasp_ros.ros.stack import ARGUMENTS, nodes, PACKAGE, rviz_parameters
+
+# The refinement panel as an rqt plugin (rt_grasp_ros/panel/rqt_plugin.py, exported by
+# package.xml): rqt_gui --standalone finds it by this package's name.
+PANEL_PLUGIN = PACKAGE
 
 
 def _installed(package):
@@ -37,10 +42,11 @@ def _missing(package, what):
 
 def _nodes(context):
     args = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    specs = nodes(args)
     actions = [
         Node(package=PACKAGE, executable=spec.executable, name=spec.name, output='screen',
              parameters=[*spec.param_files, spec.parameters], emulate_tty=True)
-        for spec in nodes(args)
+        for spec in specs
     ]
     share = Path(get_package_share_directory(PACKAGE))
     # on a robot, franka_ros2 publishes the links' TF itself
@@ -57,6 +63,13 @@ def _nodes(context):
         rviz_config = str(share / 'rviz' / 'rt_grasp.rviz')
         # with sim:=true RViz follows the sim's /clock, as every node does
         actions.append(Node(package='rviz2', executable='rviz2', arguments=['-d', rviz_config],
+                            parameters=[rviz_parameters(args)]))
+    refining = any(spec.name == 'grasp_refinement' for spec in specs)
+    if args['rviz'] == 'true' and refining and not _installed('rqt_gui'):
+        actions.append(_missing('rqt_gui', 'no refinement panel (the marker menu in RViz works)'))
+    elif args['rviz'] == 'true' and refining:
+        actions.append(Node(package='rqt_gui', executable='rqt_gui',
+                            arguments=['--standalone', PANEL_PLUGIN],
                             parameters=[rviz_parameters(args)]))
     return actions
 

@@ -304,6 +304,7 @@ ROSDEP_KEYS = {
     # the refinement panel's rqt plugin (rt_grasp_ros/panel/rqt_plugin.py, panel/qt.py)
     "rqt_gui_py": "rqt_gui_py",
     "python_qt_binding": "python_qt_binding",
+    "interactive_markers": "interactive_markers",  # grasp_refinement, where installed
     # the core's third-party imports
     "numpy": "python3-numpy",
     "scipy": "python3-scipy",

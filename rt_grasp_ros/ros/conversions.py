@@ -14,6 +14,7 @@ from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.planning.limits import Decoding, RequestError
+from rt_grasp_ros.planning.refinement import RefinedGrasp
 from rt_grasp_ros.planning.sessions import PlanRequest
 from rt_grasp_ros.skills.grasp import GraspConfig
 from rt_grasp_ros.skills.motion import TargetPath
@@ -297,4 +298,22 @@ def planner_status_to_msg(state: int, model: str, message: str, stamp=None):
     msg = PlannerStatus(state=state, model=model, message=message)
     if stamp is not None:
         msg.header.stamp = stamp
+    return msg
+
+
+def refined_grasp_from_msg(msg: Grasp, base_frame: str) -> RefinedGrasp:
+    """rt_grasp/Grasp (a planned one) -> the grasp to refine (pose in ``base_frame``)."""
+    target = grasp_target_from_msg(msg, base_frame)
+    image = None
+    if msg.answer:  # the model's own coordinates of the grasp in its crop
+        image = (float(msg.image.x), float(msg.image.y), float(msg.image.theta))
+    return RefinedGrasp(target, msg.reasoning, msg.answer, image)
+
+
+def refined_grasp_to_msg(grasp: RefinedGrasp, base_frame: str) -> Grasp:
+    """Grasp being refined -> rt_grasp/Grasp (what /execute_grasp gets), with its reasoning."""
+    msg = target_to_grasp_msg(grasp.target, base_frame)
+    msg.reasoning, msg.answer = grasp.reasoning, grasp.answer
+    if grasp.image is not None:
+        msg.image.x, msg.image.y, msg.image.theta = (float(c) for c in grasp.image)
     return msg

@@ -25,6 +25,8 @@ ARGUMENTS = {
                          '(pyrealsense2) or kinect (pyk4a)'),
     'executor': ('cartesian', 'executor backend: cartesian (impedance targets)'),
     'rviz': ('false', 'start RViz with rviz/rt_grasp.rviz (needs a ROS install)'),
+    'refinement': ('true', 'start grasp_refinement (the grasp as an interactive marker: drag it, '
+                           'follow-ups, execute; with a planner only)'),
     'seed': ('0', 'seed of the simulated scene'),
     'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
                              'hand-eye calibration), set once for every node; empty: the sim '
@@ -32,7 +34,7 @@ ARGUMENTS = {
 }
 CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
            'camera': ('topics', 'realsense', 'kinect'), 'executor': ('cartesian',),
-           'rviz': ('true', 'false')}
+           'rviz': ('true', 'false'), 'refinement': ('true', 'false')}
 
 
 def sim_camera_extrinsic() -> list:
@@ -153,4 +155,7 @@ def nodes(arguments: dict) -> list:
                 'target_mode': 'trajectory' if sim else 'stream'}
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
                         executor))
+    if args['model'] and args['refinement'] == 'true':  # it refines the planner's grasps
+        out.append(NodeSpec('grasp_refinement', 'grasp_refinement',
+                            (str(conf / 'grasp_refinement.yaml'),), {**common, **frames}))
     return out

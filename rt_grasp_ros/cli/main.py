@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from rt_grasp_ros import __version__
 from rt_grasp_ros.cli import (
+    calibrate_cmd,
     dataset_cmd,
     demo_cmd,
     evaluate_cmd,
@@ -34,6 +35,7 @@ COMMANDS = (
     sim_cmd,
     manip_cmd,
     ros_cmd,
+    calibrate_cmd,
 )
 
 

@@ -6,7 +6,10 @@ The node list and parameter files come from rt_grasp_ros.ros.stack, the same des
 grasp.launch.py --show-args`.
 
 robot_state_publisher (sim:=true) and rviz2 (rviz:=true) start where they are installed; where
-one is missing the launch logs why and starts the rest.
+one is missing the launch logs why and starts the rest. With sim:=false driver:=franka_ros2 it
+includes franka_bringup, franka_fr3_moveit_config (executor:=moveit) and the camera driver, and
+spawns the controller, as rt_grasp_ros.ros.franka decides; a missing package stops the launch
+with an error naming it.
 """
 
 from pathlib import Path
@@ -15,9 +18,12 @@ from ament_index_python.packages import get_package_prefix
 from ament_index_python.packages import get_package_share_directory
 from ament_index_python.packages import PackageNotFoundError
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, LogInfo
+from launch.actions import OpaqueFunction
+from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from rt_grasp_ros.ros.franka import franka_ros2_launch
 from rt_grasp_ros.ros.stack import ARGUMENTS, nodes, PACKAGE, rviz_parameters
 
 
@@ -39,9 +45,12 @@ def _nodes(context):
     args = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
     actions = [
         Node(package=PACKAGE, executable=spec.executable, name=spec.name, output='screen',
-             parameters=[*spec.param_files, spec.parameters], emulate_tty=True)
+             parameters=[*spec.param_files, spec.parameters, *_moveit_parameters(spec, args)],
+             remappings=list(spec.remaps), emulate_tty=True)
         for spec in nodes(args)
     ]
+    if args['sim'] == 'false' and args['driver'] == 'franka_ros2':
+        actions += _franka_ros2(args)
     share = Path(get_package_share_directory(PACKAGE))
     # on a robot, franka_ros2 publishes the links' TF itself
     if args['sim'] == 'true' and not _installed('robot_state_publisher'):
@@ -59,6 +68,35 @@ def _nodes(context):
         actions.append(Node(package='rviz2', executable='rviz2', arguments=['-d', rviz_config],
                             parameters=[rviz_parameters(args)]))
     return actions
+
+
+def _franka_ros2(args):
+    """Return the includes and controller spawners of driver:=franka_ros2."""
+    real = franka_ros2_launch(args)  # ConfigError names a missing package
+    actions = [
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(
+                str(Path(get_package_share_directory(inc.package)) / inc.path)),
+            launch_arguments=list(inc.arguments.items()))
+        for inc in real.includes
+    ]
+    actions += [Node(package='controller_manager', executable='spawner',
+                     arguments=[spawner.controller], output='screen')
+                for spawner in real.spawners]
+    return actions
+
+
+def _moveit_parameters(spec, args):
+    """Return MoveItPy's configuration for the executor with executor:=moveit on a robot."""
+    if spec.name != 'grasp_executor' or args['executor'] != 'moveit' or args['sim'] == 'true':
+        return []
+    # moveit_configs_utils comes with MoveIt; the executor's MoveItPy reads these parameters
+    from moveit_configs_utils import MoveItConfigsBuilder
+
+    config = (MoveItConfigsBuilder('fr3', package_name='franka_fr3_moveit_config')
+              .planning_pipelines(pipelines=['ompl', 'pilz_industrial_motion_planner'])
+              .to_moveit_configs())
+    return [config.to_dict()]
 
 
 def generate_launch_description():

@@ -7,7 +7,10 @@ grasp.launch.py --show-args`.
 
 robot_state_publisher (sim:=true), rviz2 (rviz:=true) and, with rviz:=true and grasp_refinement
 running, the refinement panel in rqt_gui start where they are installed; where one is missing the
-launch logs why and starts the rest.
+launch logs why and starts the rest. With sim:=false driver:=franka_ros2 it includes
+franka_bringup, franka_fr3_moveit_config (executor:=moveit) and the camera driver, and spawns the
+controller, as rt_grasp_ros.ros.franka_bringup decides; a missing package stops the launch with an
+error naming it.
 """
 
 from pathlib import Path
@@ -16,9 +19,12 @@ from ament_index_python.packages import get_package_prefix
 from ament_index_python.packages import get_package_share_directory
 from ament_index_python.packages import PackageNotFoundError
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, LogInfo
+from launch.actions import OpaqueFunction
+from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from rt_grasp_ros.ros.franka_bringup import franka_ros2_launch
 from rt_grasp_ros.ros.stack import ARGUMENTS, nodes, PACKAGE, rviz_parameters
 
 # The refinement panel as an rqt plugin (rt_grasp_ros/panel/rqt_plugin.py, exported by
@@ -45,9 +51,12 @@ def _nodes(context):
     specs = nodes(args)
     actions = [
         Node(package=PACKAGE, executable=spec.executable, name=spec.name, output='screen',
-             parameters=[*spec.param_files, spec.parameters], emulate_tty=True)
+             parameters=[*spec.param_files, spec.parameters, *_moveit_parameters(spec, args)],
+             remappings=list(spec.remaps), emulate_tty=True)
         for spec in specs
     ]
+    if args['sim'] == 'false' and args['driver'] == 'franka_ros2':
+        actions += _franka_ros2(args)
     share = Path(get_package_share_directory(PACKAGE))
     # on a robot, franka_ros2 publishes the links' TF itself
     if args['sim'] == 'true' and not _installed('robot_state_publisher'):
@@ -72,6 +81,35 @@ def _nodes(context):
                             arguments=['--standalone', PANEL_PLUGIN],
                             parameters=[rviz_parameters(args)]))
     return actions
+
+
+def _franka_ros2(args):
+    """Return the includes and controller spawners of driver:=franka_ros2."""
+    real = franka_ros2_launch(args)  # ConfigError names a missing package
+    actions = [
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(
+                str(Path(get_package_share_directory(inc.package)) / inc.path)),
+            launch_arguments=list(inc.arguments.items()))
+        for inc in real.includes
+    ]
+    actions += [Node(package='controller_manager', executable='spawner',
+                     arguments=[spawner.controller], output='screen')
+                for spawner in real.spawners]
+    return actions
+
+
+def _moveit_parameters(spec, args):
+    """Return MoveItPy's configuration for the executor with executor:=moveit on a robot."""
+    if spec.name != 'grasp_executor' or args['executor'] != 'moveit' or args['sim'] == 'true':
+        return []
+    # moveit_configs_utils comes with MoveIt; the executor's MoveItPy reads these parameters
+    from moveit_configs_utils import MoveItConfigsBuilder
+
+    config = (MoveItConfigsBuilder('fr3', package_name='franka_fr3_moveit_config')
+              .planning_pipelines(pipelines=['ompl', 'pilz_industrial_motion_planner'])
+              .to_moveit_configs())
+    return [config.to_dict()]
 
 
 def generate_launch_description():

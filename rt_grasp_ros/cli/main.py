@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from rt_grasp_ros import __version__
 from rt_grasp_ros.cli import (
+    calibrate_cmd,
     dataset_cmd,
     demo_cmd,
     evaluate_cmd,
@@ -36,6 +37,7 @@ COMMANDS = (
     manip_cmd,
     ros_cmd,
     panel_cmd,
+    calibrate_cmd,
 )
 
 

@@ -40,6 +40,8 @@ def node_commands(arguments: dict, overrides: dict | None = None) -> list:
     for spec in nodes(arguments):
         argv = [sys.executable, '-m', f'rt_grasp_ros.ros.{spec.executable}',
                 '--ros-args', '-r', f'__node:={spec.name}']
+        for a, b in spec.remaps:
+            argv += ['-r', f'{a}:={b}']
         for f in spec.param_files:
             argv += ['--params-file', f]
         for k, v in {**spec.parameters, **(overrides or {}).get(spec.name, {})}.items():

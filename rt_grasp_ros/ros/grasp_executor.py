@@ -21,6 +21,7 @@ from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.motion_client import MotionBounds, RosMotion, TARGET_MODES
 from rt_grasp_ros.ros.params import above, at_least, declare, one_of, positive, run_node
 from rt_grasp_ros.skills.grasp import check_grasp, execute_grasp, GraspConfig, Workspace
+from rt_grasp_ros.skills.moveit_goals import BACKENDS, choose_backend
 
 
 class GraspExecutorNode(Node):
@@ -31,8 +32,9 @@ class GraspExecutorNode(Node):
         self.base_frame = declare(self, 'base_frame', 'panda_link0', 'robot base frame')
         gripper = declare(self, 'gripper', 'parallel', 'parallel or suction',
                           one_of('parallel', 'suction'), "'parallel' or 'suction'")
-        declare(self, 'backend', 'cartesian', 'cartesian (impedance targets); moveit: later',
-                one_of('cartesian'), "'cartesian' (the moveit backend is not built yet)")
+        backend = choose_backend(declare(
+            self, 'backend', 'cartesian', 'cartesian (impedance targets) or moveit (moveit_py)',
+            one_of(*BACKENDS), ' or '.join(BACKENDS)))
         lower = declare(self, 'workspace_min', [0.2, -0.5, -0.02], 'workspace box min (m)',
                         lambda v: len(v) == 3, '3 numbers')
         upper = declare(self, 'workspace_max', [0.8, 0.5, 0.6], 'workspace box max (m)',
@@ -72,6 +74,11 @@ class GraspExecutorNode(Node):
                     'stream (a pose controller: franka_ros2, crisp) or trajectory (the sim)',
                     one_of(*TARGET_MODES), ' or '.join(TARGET_MODES)),
             bounds, callback_group=group)
+        if backend == 'moveit':  # only imported where moveit_py is (choose_backend checked)
+            from rt_grasp_ros.ros.moveit_backend import make_moveit_motion
+
+            self.motion = make_moveit_motion(self, self.motion, self.base_frame,
+                                             self.config.workspace, declare)
         self._busy = threading.Lock()
         self._active = None
         ActionServer(self, ExecuteGrasp, 'execute_grasp', self.on_execute,
@@ -127,6 +134,7 @@ class GraspExecutorNode(Node):
             return result
 
         def feedback(stage):
+            getattr(self.motion, 'enter_stage', lambda s: None)(stage)  # moveit: its plans
             msg = ExecuteGrasp.Feedback(stage=stage.value)
             msg.tcp_pose = conv.pose_stamped_to_msg(self.motion.tcp_pose(), self.base_frame)
             goal_handle.publish_feedback(msg)

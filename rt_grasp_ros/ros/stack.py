@@ -23,7 +23,8 @@ ARGUMENTS = {
     'gripper': ('parallel', 'parallel (Franka Hand) or suction (Cobot Pump)'),
     'camera': ('topics', 'camera source: topics (any driver, or the sim), realsense '
                          '(pyrealsense2) or kinect (pyk4a)'),
-    'executor': ('cartesian', 'executor backend: cartesian (impedance targets)'),
+    'executor': ('cartesian', 'executor backend: cartesian (impedance targets) or moveit '
+                              '(moveit_py; with sim:=false it includes franka_fr3_moveit_config)'),
     'rviz': ('false', 'start RViz with rviz/rt_grasp.rviz (needs a ROS install)'),
     'refinement': ('true', 'start grasp_refinement (the grasp as an interactive marker: drag it, '
                            'follow-ups, execute; with a planner only)'),
@@ -31,10 +32,19 @@ ARGUMENTS = {
     'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
                              'hand-eye calibration), set once for every node; empty: the sim '
                              "camera's pose with sim:=true, TF (tf2_ros) with sim:=false"),
+    # sim:=false: the real robot (see rt_grasp_ros/ros/franka_bringup.py for driver:=franka_ros2)
+    'driver': ('franka_ros2', 'sim:=false: the robot driver; franka_ros2 includes '
+                              'franka_bringup (and the camera driver, the vacuum node)'),
+    'robot_ip': ('', "sim:=false: the robot's address (FCI), e.g. 172.16.0.2"),
+    'controller': ('franka', 'sim:=false, executor:=cartesian: the Cartesian impedance '
+                             "controller: franka (franka_example_controllers' "
+                             'cartesian_impedance_example_controller) or crisp '
+                             '(crisp_controllers)'),
 }
 CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
-           'camera': ('topics', 'realsense', 'kinect'), 'executor': ('cartesian',),
-           'rviz': ('true', 'false'), 'refinement': ('true', 'false')}
+           'camera': ('topics', 'realsense', 'kinect'), 'executor': ('cartesian', 'moveit'),
+           'rviz': ('true', 'false'), 'refinement': ('true', 'false'), 'driver': ('franka_ros2',),
+           'controller': ('franka', 'crisp')}
 
 
 def sim_camera_extrinsic() -> list:
@@ -90,6 +100,7 @@ class NodeSpec:
     executable: str
     param_files: tuple = ()
     parameters: dict = field(default_factory=dict)
+    remaps: tuple = ()  # (from, to) topic remappings
 
 
 def config_dir() -> Path:
@@ -139,11 +150,20 @@ def nodes(arguments: dict) -> list:
     extrinsic = camera_extrinsic(args)
     frames = {} if extrinsic is None else {'camera_extrinsic': extrinsic}
     out = []
+    real = None
     if sim:
         out.append(NodeSpec('sim', 'sim', (str(conf / 'sim.yaml'),),
                             {'gripper': args['gripper'], 'seed': int(args['seed'])}))
+    elif args['driver'] == 'franka_ros2':
+        from rt_grasp_ros.ros.franka_bringup import franka_ros2_nodes
+
+        real = franka_ros2_nodes(args)
+        frames = {**frames, **real.frames}
+        out += list(real.nodes)
+    camera_source = real.camera_source if real is not None else args['camera']
     out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
-                        {**common, **frames, 'source': args['camera']}))
+                        {**common, **frames, 'source': camera_source},
+                        real.camera_remaps if real is not None else ()))
     if args['model']:
         planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
                    'gripper': args['gripper']}
@@ -153,8 +173,10 @@ def nodes(arguments: dict) -> list:
     # robot's Cartesian impedance controller takes poses, streamed at the control rate.
     executor = {**common, 'gripper': args['gripper'], 'backend': args['executor'],
                 'target_mode': 'trajectory' if sim else 'stream'}
+    if real is not None:
+        executor.update(real.executor)
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
-                        executor))
+                        executor, real.executor_remaps if real is not None else ()))
     if args['model'] and args['refinement'] == 'true':  # it refines the planner's grasps
         out.append(NodeSpec('grasp_refinement', 'grasp_refinement',
                             (str(conf / 'grasp_refinement.yaml'),), {**common, **frames}))

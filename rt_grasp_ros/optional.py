@@ -37,6 +37,14 @@ INSTALL_HINTS: dict[str, str] = {
     "sentencepiece": "`pip install 'rt-grasp[vlm]'` (sentencepiece, protobuf)",
     "mujoco": "`pip install 'rt-grasp[sim]'` (mujoco==4.0.*)",
     "rosbags": "`pip install 'rt-grasp[ros]'`",
+    "franky": (
+        "franky-control (libfranka 0.21.x, FR3 / robot system >= 5.9): `pip install "
+        "franky-control==2.0.0` (`make setup` installs it)"
+    ),
+    "panda_py": (
+        "panda-python (libfranka 0.9.2 with franka::VacuumGripper): `pip install "
+        "panda-python==1.1.1` (`make setup` installs it)"
+    ),
 }
 
 

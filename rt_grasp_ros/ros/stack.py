@@ -22,7 +22,12 @@ ARGUMENTS = {
                          'embedded model; empty: no planner)'),
     'gripper': ('parallel', 'parallel (Franka Hand) or suction (Cobot Pump)'),
     'camera': ('topics', 'camera source: topics (any driver, or the sim), realsense '
-                         '(pyrealsense2) or kinect (pyk4a)'),
+                         '(pyrealsense2), kinect (pyk4a) or none (no camera and no planner: '
+                         'the robot and the executor alone, to check an arm)'),
+    'driver': ('franka_ros2', 'with sim:=false, what drives the robot: franka_ros2 (its own '
+                              'launch) or libfranka (the franka node of this package, and its '
+                              'vacuum_gripper node with gripper:=suction)'),
+    'robot_ip': ('', "the robot's (FCI) address, for driver:=libfranka"),
     'executor': ('cartesian', 'executor backend: cartesian (impedance targets)'),
     'rviz': ('false', 'start RViz with rviz/rt_grasp.rviz (needs a ROS install)'),
     'seed': ('0', 'seed of the simulated scene'),
@@ -31,7 +36,8 @@ ARGUMENTS = {
                              "camera's pose with sim:=true, TF (tf2_ros) with sim:=false"),
 }
 CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
-           'camera': ('topics', 'realsense', 'kinect'), 'executor': ('cartesian',),
+           'camera': ('topics', 'realsense', 'kinect', 'none'), 'executor': ('cartesian',),
+           'driver': ('franka_ros2', 'libfranka'),
            'rviz': ('true', 'false')}
 
 
@@ -125,7 +131,23 @@ def resolve(arguments: dict) -> dict:
     except ValueError:
         raise ConfigError(f"argument seed:={args['seed']} must be an integer") from None
     parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
+    if args['sim'] == 'false' and args['driver'] == 'libfranka' and not args['robot_ip']:
+        raise ConfigError('driver:=libfranka needs robot_ip:=ADDRESS (the FCI address)')
+    if args['sim'] == 'true' and args['camera'] == 'none':
+        raise ConfigError('camera:=none needs sim:=false (the sim renders its own camera)')
     return args
+
+
+def libfranka_nodes(args: dict, conf: Path) -> list:
+    """Return the franka driver node (and the Cobot Pump's with gripper:=suction)."""
+    ip = args['robot_ip']
+    suction = args['gripper'] == 'suction'
+    out = [NodeSpec('franka', 'franka', (str(conf / 'franka.yaml'),),
+                    {'robot_ip': ip, 'gripper': not suction})]
+    if suction:
+        out.append(NodeSpec('vacuum_gripper', 'vacuum_gripper',
+                            (str(conf / 'vacuum_gripper.yaml'),), {'robot_ip': ip}))
+    return out
 
 
 def nodes(arguments: dict) -> list:
@@ -134,15 +156,20 @@ def nodes(arguments: dict) -> list:
     conf = config_dir()
     sim = args['sim'] == 'true'
     common = {'use_sim_time': sim}
-    extrinsic = camera_extrinsic(args)
+    camera = args['camera'] != 'none'
+    extrinsic = camera_extrinsic(args) if camera else None
     frames = {} if extrinsic is None else {'camera_extrinsic': extrinsic}
+    libfranka = not sim and args['driver'] == 'libfranka'
     out = []
     if sim:
         out.append(NodeSpec('sim', 'sim', (str(conf / 'sim.yaml'),),
                             {'gripper': args['gripper'], 'seed': int(args['seed'])}))
-    out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
-                        {**common, **frames, 'source': args['camera']}))
-    if args['model']:
+    if libfranka:
+        out += libfranka_nodes(args, conf)
+    if camera:
+        out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
+                            {**common, **frames, 'source': args['camera']}))
+    if args['model'] and camera:
         planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
                    'gripper': args['gripper']}
         out.append(NodeSpec('grasp_planner', 'grasp_planner',
@@ -151,6 +178,9 @@ def nodes(arguments: dict) -> list:
     # robot's Cartesian impedance controller takes poses, streamed at the control rate.
     executor = {**common, 'gripper': args['gripper'], 'backend': args['executor'],
                 'target_mode': 'trajectory' if sim else 'stream'}
+    if libfranka:  # the franka node's frames and joints (config/franka.yaml: robot fr3)
+        executor.update(base_frame='fr3_link0',
+                        finger_joints=['fr3_finger_joint1', 'fr3_finger_joint2'])
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
                         executor))
     return out

@@ -10,7 +10,8 @@ a move when opening or without effort, else libfranka's grasp with the effort as
 A target out of the arm's reach is refused: it is echoed on ``target_refused`` (PoseStamped),
 the reason logged, and the arm keeps its last target. libfranka's errors are logged with
 their text and published on ``robot_error``; ``~/recover`` (std_srvs/Trigger) runs
-libfranka's automatic error recovery (``auto_recover`` does it by itself). The realtime mode is the ``realtime`` parameter.
+libfranka's automatic error recovery (``auto_recover`` does it by itself). The realtime mode
+is the ``realtime`` parameter.
 Frames follow the robot: ``fr3_link0`` / ``fr3_joint*`` (``robot:=fr3``) or ``panda_*``.
 """
 

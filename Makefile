@@ -108,7 +108,7 @@ ifneq ($(wildcard $(ROS_STAMP)),)
   endif
 endif
 
-.PHONY: setup apt ros-build lint pytest test demo bench clean
+.PHONY: setup apt ros-build lint pytest test demo bench clean franka-sim
 
 # Without ROS the venv is the whole setup: there are no interfaces to build.
 setup: $(if $(filter none,$(ROS_FROM)),$(STAMP),$(ROS_STAMP))
@@ -157,6 +157,34 @@ $(ROS_STAMP): $(ROS_BUILD_INPUTS) | $(STAMP)
 	  print("rt_grasp interfaces import from", rt_grasp.srv.__file__)'
 	touch $(ROS_STAMP)
 
+# ---- libfranka driver and Cobot Pump (issue 20) -------------------------------------------
+# franky-control (libfranka 0.21.2, the franka node) and panda-python (libfranka 0.9.2 with
+# VacuumGripper, the vacuum_gripper node) go into the venv; both leave numpy 2, torch and
+# mujoco alone. franka-sim (the tests' robot) pins mujoco<3.3 and numpy==1.26.4, so it gets a
+# venv of its own on the system Python; its FR3 model comes from franky-sim's wheel (no
+# download at run time: test/robot/franka_sim_server.py).
+FRANKA_SIM_VENV ?= .venv-franka-sim
+FRANKA_SIM_STAMP := $(FRANKA_SIM_VENV)/.installed
+FRANKA_STAMP := $(VENV)/.franka_installed
+FRANKA_PINS := franky-control==2.0.0 panda-python==1.1.1
+FRANKA_SIM_PINS := franka-sim==1.1.7
+
+$(FRANKA_STAMP): Makefile | $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check $(FRANKA_PINS)
+	touch $(FRANKA_STAMP)
+
+$(FRANKA_SIM_STAMP): Makefile | apt
+	test -x $(FRANKA_SIM_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(FRANKA_SIM_VENV)
+	$(FRANKA_SIM_VENV)/bin/python -m pip install -q --disable-pip-version-check $(FRANKA_SIM_PINS)
+	# franky-sim only for its FR3 model (its own code needs pinocchio, not installed)
+	$(FRANKA_SIM_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps franky-sim==1.0.4
+	touch $(FRANKA_SIM_STAMP)
+
+franka-sim: $(FRANKA_SIM_STAMP) $(FRANKA_STAMP)
+# `make setup` (and so `make test`) builds both: the franka-sim tests must not skip there.
+setup: $(FRANKA_SIM_STAMP) $(FRANKA_STAMP)
+# ---- end of the libfranka block ------------------------------------------------------------
+
 # Rebuild and reinstall the interfaces whatever the stamps say.
 ros-build: | $(STAMP)
 	rm -f $(ROS_STAMP)
@@ -204,4 +232,4 @@ bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build install log runs
+	rm -rf $(VENV) $(FRANKA_SIM_VENV) .pytest_cache .ruff_cache build install log runs

@@ -43,6 +43,14 @@ INSTALL_HINTS: dict[str, str] = {
         "libdbus-1-3 libglib2.0-0, and libxcb-cursor0 for a desktop)"
     ),
     "rqt_gui_py": f"rqt: {_ROS} and `apt install ros-$ROS_DISTRO-rqt`",
+    "franky": (
+        "franky-control (libfranka 0.21.x, FR3 / robot system >= 5.9): `pip install "
+        "franky-control==2.0.0` (`make setup` installs it)"
+    ),
+    "panda_py": (
+        "panda-python (libfranka 0.9.2 with franka::VacuumGripper): `pip install "
+        "panda-python==1.1.1` (`make setup` installs it)"
+    ),
 }
 
 

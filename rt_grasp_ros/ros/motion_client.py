@@ -40,6 +40,7 @@ from rt_grasp_ros.skills.motion import (
     RobotTimeoutError,
     stream,
     Tolerance,
+    UnreachableError,
 )
 from rt_grasp_ros.transforms import Pose
 from sensor_msgs.msg import JointState
@@ -120,6 +121,8 @@ class RosMotion:
         self._closed = False
         self._tool = None
         self._vacuum = VacuumState()
+        self._refused = None  # a target of this task the robot refused (target_refused)
+        self._since = 0.0  # node clock at sync(): refusals of older targets are stale
         self.pub_target = node.create_publisher(PoseStamped, 'target_pose', COMMAND)
         self.pub_path = node.create_publisher(MultiDOFJointTrajectory, 'target_trajectory',
                                               COMMAND)
@@ -129,6 +132,9 @@ class RosMotion:
                                  callback_group=callback_group)
         node.create_subscription(VacuumState, 'vacuum_gripper/state', self._on_vacuum,
                                  STATE_READER, callback_group=callback_group)
+        # A driver that checks reachability (the franka node) echoes a target it refused.
+        node.create_subscription(PoseStamped, 'target_refused', self._on_refused, COMMAND,
+                                 callback_group=callback_group)
         self.gripper_type = gripper_command_action()
         self.names = {'gripper': gripper_action, 'vacuum': vacuum_action}
         self.gripper = ActionClient(node, self.gripper_type, gripper_action,
@@ -159,6 +165,12 @@ class RosMotion:
         with self._lock:
             self._vacuum = msg
 
+    def _on_refused(self, msg):
+        position = msg.pose.position
+        with self._lock:
+            if conv.stamp_to_sec(msg.header.stamp) >= self._since:
+                self._refused = [round(position.x, 3), round(position.y, 3), round(position.z, 3)]
+
     def ready(self) -> bool:
         """Whether a measured TCP pose arrived."""
         with self._lock:
@@ -174,6 +186,8 @@ class RosMotion:
         with self._lock:
             last = self._prev[0] if self._prev else None
             self._tool = None
+            self._refused = None
+            self._since = self.now()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -218,6 +232,10 @@ class RosMotion:
                     '(a stalled /clock or a dead simulator)')
             with self._lock:
                 silent = wall - self._pose_wall
+                refused, self._refused = self._refused, None
+            if refused:
+                raise UnreachableError(f'the robot refused target {refused}: out of its reach '
+                                       "(the driver's log says why)")
             if silent > self.bounds.state_timeout:
                 raise RobotTimeoutError(
                     f'no current_pose from the robot for {silent:.1f} s '
@@ -247,7 +265,8 @@ class RosMotion:
         """Publish a new target pose (it replaces a path the controller is following)."""
         with self._lock:
             self._target = pose
-        self.pub_target.publish(conv.pose_stamped_to_msg(pose, self.base_frame))
+        self.pub_target.publish(conv.pose_stamped_to_msg(
+            pose, self.base_frame, self.node.get_clock().now().to_msg()))
 
     def follow(self, path, cancelled=None):
         """Stream the path's targets, or hand it to the controller whole and wait its end."""

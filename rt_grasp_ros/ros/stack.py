@@ -22,7 +22,8 @@ ARGUMENTS = {
                          'embedded model; empty: no planner)'),
     'gripper': ('parallel', 'parallel (Franka Hand) or suction (Cobot Pump)'),
     'camera': ('topics', 'camera source: topics (any driver, or the sim), realsense '
-                         '(pyrealsense2) or kinect (pyk4a)'),
+                         '(pyrealsense2), kinect (pyk4a) or none (no camera and no planner: '
+                         'the robot and the executor alone, to check an arm)'),
     'executor': ('cartesian', 'executor backend: cartesian (impedance targets) or moveit '
                               '(moveit_py; with sim:=false it includes franka_fr3_moveit_config)'),
     'rviz': ('false', 'start RViz with rviz/rt_grasp.rviz (needs a ROS install)'),
@@ -34,7 +35,9 @@ ARGUMENTS = {
                              "camera's pose with sim:=true, TF (tf2_ros) with sim:=false"),
     # sim:=false: the real robot (see rt_grasp_ros/ros/franka_bringup.py for driver:=franka_ros2)
     'driver': ('franka_ros2', 'sim:=false: the robot driver; franka_ros2 includes '
-                              'franka_bringup (and the camera driver, the vacuum node)'),
+                              'franka_bringup (and the camera driver, the vacuum node); '
+                              'libfranka runs the franka node of this package (and vacuum_gripper '
+                              'with gripper:=suction)'),
     'robot_ip': ('', "sim:=false: the robot's address (FCI), e.g. 172.16.0.2"),
     'controller': ('franka', 'sim:=false, executor:=cartesian: the Cartesian impedance '
                              "controller: franka (franka_example_controllers' "
@@ -42,8 +45,9 @@ ARGUMENTS = {
                              '(crisp_controllers)'),
 }
 CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
-           'camera': ('topics', 'realsense', 'kinect'), 'executor': ('cartesian', 'moveit'),
-           'rviz': ('true', 'false'), 'refinement': ('true', 'false'), 'driver': ('franka_ros2',),
+           'camera': ('topics', 'realsense', 'kinect', 'none'),
+           'executor': ('cartesian', 'moveit'), 'rviz': ('true', 'false'),
+           'refinement': ('true', 'false'), 'driver': ('franka_ros2', 'libfranka'),
            'controller': ('franka', 'crisp')}
 
 
@@ -138,7 +142,23 @@ def resolve(arguments: dict) -> dict:
     except ValueError:
         raise ConfigError(f"argument seed:={args['seed']} must be an integer") from None
     parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
+    if args['sim'] == 'false' and args['driver'] == 'libfranka' and not args['robot_ip']:
+        raise ConfigError('driver:=libfranka needs robot_ip:=ADDRESS (the FCI address)')
+    if args['sim'] == 'true' and args['camera'] == 'none':
+        raise ConfigError('camera:=none needs sim:=false (the sim renders its own camera)')
     return args
+
+
+def libfranka_nodes(args: dict, conf: Path) -> list:
+    """Return the franka driver node (and the Cobot Pump's with gripper:=suction)."""
+    ip = args['robot_ip']
+    suction = args['gripper'] == 'suction'
+    out = [NodeSpec('franka', 'franka', (str(conf / 'franka.yaml'),),
+                    {'robot_ip': ip, 'gripper': not suction})]
+    if suction:
+        out.append(NodeSpec('vacuum_gripper', 'vacuum_gripper',
+                            (str(conf / 'vacuum_gripper.yaml'),), {'robot_ip': ip}))
+    return out
 
 
 def nodes(arguments: dict) -> list:
@@ -147,8 +167,10 @@ def nodes(arguments: dict) -> list:
     conf = config_dir()
     sim = args['sim'] == 'true'
     common = {'use_sim_time': sim}
-    extrinsic = camera_extrinsic(args)
+    camera = args['camera'] != 'none'
+    extrinsic = camera_extrinsic(args) if camera else None
     frames = {} if extrinsic is None else {'camera_extrinsic': extrinsic}
+    libfranka = not sim and args['driver'] == 'libfranka'
     out = []
     real = None
     if sim:
@@ -160,11 +182,14 @@ def nodes(arguments: dict) -> list:
         real = franka_ros2_nodes(args)
         frames = {**frames, **real.frames}
         out += list(real.nodes)
-    camera_source = real.camera_source if real is not None else args['camera']
-    out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
-                        {**common, **frames, 'source': camera_source},
-                        real.camera_remaps if real is not None else ()))
-    if args['model']:
+    if libfranka:
+        out += libfranka_nodes(args, conf)
+    if camera:
+        camera_source = real.camera_source if real is not None else args['camera']
+        out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
+                            {**common, **frames, 'source': camera_source},
+                            real.camera_remaps if real is not None else ()))
+    if args['model'] and camera:
         planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
                    'gripper': args['gripper']}
         out.append(NodeSpec('grasp_planner', 'grasp_planner',
@@ -175,6 +200,9 @@ def nodes(arguments: dict) -> list:
                 'target_mode': 'trajectory' if sim else 'stream'}
     if real is not None:
         executor.update(real.executor)
+    if libfranka:  # the franka node's frames and joints (config/franka.yaml: robot fr3)
+        executor.update(base_frame='fr3_link0',
+                        finger_joints=['fr3_finger_joint1', 'fr3_finger_joint2'])
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
                         executor, real.executor_remaps if real is not None else ()))
     if args['model'] and args['refinement'] == 'true':  # it refines the planner's grasps

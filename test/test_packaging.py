@@ -333,6 +333,8 @@ PIP_ONLY = {
     "PySide6": "panel",  # standalone panel; inside rqt it uses python_qt_binding
     "pyrealsense2": "realsense",
     "pyk4a": None,
+    "franky": "franka",  # the franka driver node (franky-control)
+    "panda_py": "franka",  # the vacuum_gripper node (panda-python's libfranka.VacuumGripper)
 }
 # ROS packages imported only where installed, by the moveit backend (executor backend:=moveit
 # checks first and names what to install) and by grasp.launch.py with executor:=moveit: not
@@ -343,6 +345,8 @@ PIP_DISTRIBUTIONS = {
     "cv2": "opencv-python-headless",
     "yaml": "pyyaml",
     "PySide6": "PySide6-Essentials",
+    "franky": "franky-control",
+    "panda_py": "panda-python",
 }
 OWN_MODULES = {"rt_grasp_ros", "rt_grasp"}  # rt_grasp: this package's generated interfaces
 
@@ -589,7 +593,7 @@ def test_make_demo_without_ros_on_python_3_12_runs_the_demo_in_process(tmp_path)
 
 def test_make_test_without_ros_runs_the_tests_that_need_no_ros(tmp_path):
     out = make_dry_run(tmp_path, "test", f"SYSTEM_PYTHON={fake_python(tmp_path, PY312)}")
-    assert 'pytest -n 2 --dist loadgroup -m "not ros"' in out
+    assert 'pytest -n 2 --dist loadgroup -m "not ros and not franka_sim"' in out
     assert "running the tests that need no ROS" in out
     assert "ruff check ." in out and "cmake" not in out
     assert "PATH=" not in out.split("ruff check .", 1)[1]  # no venv ament tools assumed
@@ -614,7 +618,7 @@ def test_make_still_picks_the_wheels_on_3_11_and_a_sourced_ros_first(tmp_path):
     assert "ROS 2 from: system" in system and "--in-process" not in system
     assert "-e '.[vlm,sim,rosbag,dev]'" in system and "cmake -S ." in system
     forced = make_dry_run(tmp_path, "pytest", "ROS_FROM=none")
-    assert '-m "not ros"' in forced and "ROS_FROM=none" in forced
+    assert '-m "not ros and not franka_sim"' in forced and "ROS_FROM=none" in forced
 
 
 WITHOUT_ROS = """

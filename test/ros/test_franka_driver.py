@@ -33,7 +33,12 @@ from rt_grasp_ros.ros.bringup import Stack  # noqa: E402
 from rt_grasp_ros.ros.qos import STATE_READER  # noqa: E402
 from rt_grasp_ros.transforms import Pose, top_down_rotation  # noqa: E402
 
-pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.xdist_group("franka_sim")]
+pytestmark = [
+    pytest.mark.ros,
+    pytest.mark.slow,
+    pytest.mark.franka_sim,
+    pytest.mark.xdist_group("franka_sim"),
+]
 
 TOLERANCE_M = 0.005  # position error at the pre-grasp and grasp poses
 TOLERANCE_RAD = 0.05

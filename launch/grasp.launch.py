@@ -28,8 +28,8 @@ from rt_grasp_ros.ros.franka_bringup import franka_ros2_launch
 from rt_grasp_ros.ros.stack import ARGUMENTS, nodes, PACKAGE, rviz_parameters
 
 # The refinement panel as an rqt plugin (rt_grasp_ros/panel/rqt_plugin.py, exported by
-# package.xml): rqt_gui --standalone finds it by this package's name.
-PANEL_PLUGIN = PACKAGE
+# package.xml): rqt_gui --standalone takes plugin.xml's class name.
+PANEL_PLUGIN = 'rt_grasp/RefinementPanel'  # plugin.xml's class name
 
 
 def _installed(package):

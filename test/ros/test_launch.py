@@ -48,7 +48,7 @@ from launch.event_handlers import OnProcessExit  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 from launch.utilities import perform_substitutions  # noqa: E402
 
-from rt_grasp_ros.ros.stack import ARGUMENTS, PACKAGE  # noqa: E402
+from rt_grasp_ros.ros.stack import ARGUMENTS, PACKAGE, nodes  # noqa: E402
 
 try:
     import launch_pytest
@@ -120,13 +120,15 @@ def test_robot_state_publisher_and_rviz_only_where_installed(installed):
         context.launch_configurations.update(values, sim="true", rviz="true")
         actions = module._nodes(context)
     packages = [getattr(a, "node_package", None) for a in actions]
-    assert packages[:3] == [PACKAGE] * 3  # sim, camera, grasp_executor
+    ours = len(nodes(values | {"sim": "true", "rviz": "true"}))  # the stack's own nodes
+    assert packages[:ours] == [PACKAGE] * ours
+    extras = ["robot_state_publisher", "rviz2", "rqt_gui"]  # rqt_gui: the refinement panel
     if installed:
-        assert packages[3:] == ["robot_state_publisher", "rviz2"]
+        assert packages[ours:] == extras
     else:
         logs = [a for a in actions if isinstance(a, LogInfo)]
         text = " ".join(perform_substitutions(context, a.msg) for a in logs)
-        assert len(logs) == 2 and "robot_state_publisher" in text and "rviz2" in text
+        assert len(logs) == 3 and all(name in text for name in extras)
 
 
 if launch_pytest is None:

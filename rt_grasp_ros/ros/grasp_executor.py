@@ -9,7 +9,6 @@ a cancel request ends it within milliseconds.
 """
 
 import sys
-import threading
 
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -18,6 +17,7 @@ from rt_grasp.action import ExecuteGrasp
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.ros import conversions as conv
+from rt_grasp_ros.ros.goal_slot import GoalSlot
 from rt_grasp_ros.ros.motion_client import MotionBounds, RosMotion, TARGET_MODES
 from rt_grasp_ros.ros.params import above, at_least, declare, one_of, positive, run_node
 from rt_grasp_ros.skills.grasp import check_grasp, execute_grasp, GraspConfig, Workspace
@@ -79,8 +79,7 @@ class GraspExecutorNode(Node):
 
             self.motion = make_moveit_motion(self, self.motion, self.base_frame,
                                              self.config.workspace, declare)
-        self._busy = threading.Lock()
-        self._active = None
+        self.slot = GoalSlot()
         ActionServer(self, ExecuteGrasp, 'execute_grasp', self.on_execute,
                      goal_callback=self.on_goal, cancel_callback=self.on_cancel,
                      callback_group=group)
@@ -101,11 +100,9 @@ class GraspExecutorNode(Node):
         except RtGraspError as exc:
             self.get_logger().warn(f'goal rejected: {exc}')
             return GoalResponse.REJECT
-        with self._busy:
-            if self._active is not None:
-                self.get_logger().warn('goal rejected: another grasp is running (one at a time)')
-                return GoalResponse.REJECT
-            self._active = goal
+        if not self.slot.take(goal):
+            self.get_logger().warn('goal rejected: another grasp is running (one at a time)')
+            return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
     def on_cancel(self, goal_handle):
@@ -118,8 +115,7 @@ class GraspExecutorNode(Node):
         try:
             return self.execute(goal_handle)
         finally:
-            with self._busy:
-                self._active = None
+            self.slot.release()
             self.motion.cancelled = None
 
     def execute(self, goal_handle):

@@ -20,6 +20,7 @@ from rt_grasp.action import Vacuum
 from rt_grasp.msg import VacuumState
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.robot.cobot_pump import check_command, CobotPump, PumpError
+from rt_grasp_ros.ros.goal_slot import GoalSlot
 from rt_grasp_ros.ros.params import above, between, declare, run_node
 from rt_grasp_ros.ros.qos import COMMAND
 
@@ -58,8 +59,7 @@ class VacuumGripperNode(Node):
             self.pump.close()
             raise ConfigError(f'robot_ip={address!r}: {exc}') from None
         self.pub_state = self.create_publisher(VacuumState, 'vacuum_gripper/state', COMMAND)
-        self._busy = threading.Lock()
-        self._active = None
+        self.slot = GoalSlot()
         self._last_error = None
         ActionServer(self, Vacuum, 'vacuum_gripper/vacuum', self.on_execute,
                      goal_callback=self.on_goal, cancel_callback=self.on_cancel,
@@ -70,7 +70,7 @@ class VacuumGripperNode(Node):
 
     def publish_state(self):
         """Publish the pump's state; skipped while a command holds the connection."""
-        if self._active is not None:
+        if self.slot.busy:
             return
         try:
             state = self.pump.state()
@@ -88,11 +88,9 @@ class VacuumGripperNode(Node):
         if why is not None:
             self.get_logger().warn(f'goal rejected: {why}')
             return GoalResponse.REJECT
-        with self._busy:
-            if self._active is not None:
-                self.get_logger().warn('goal rejected: another vacuum command is running')
-                return GoalResponse.REJECT
-            self._active = goal
+        if not self.slot.take(goal):
+            self.get_logger().warn('goal rejected: another vacuum command is running')
+            return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
     def on_cancel(self, goal_handle):
@@ -112,8 +110,7 @@ class VacuumGripperNode(Node):
         try:
             return self.execute(goal_handle)
         finally:
-            with self._busy:
-                self._active = None
+            self.slot.release()
 
     def execute(self, goal_handle):
         """Run VACUUM or DROP_OFF and report libfranka's answer."""

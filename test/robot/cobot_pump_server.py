@@ -48,8 +48,13 @@ class CobotPumpServer:
         self.device_status = 0
         self.commands: list[tuple] = []  # (name, fields) in arrival order
         self._lock = threading.Lock()
-        self._state = dict(in_control_range=False, part_detached=False, part_present=False,
-                           actual_power=0, vacuum=0)
+        self._state = dict(
+            in_control_range=False,
+            part_detached=False,
+            part_present=False,
+            actual_power=0,
+            vacuum=0,
+        )
         self._running = threading.Event()
         self._abort = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -197,18 +202,23 @@ class CobotPumpServer:
         if not self._wait(min(self.evacuate_s, timeout_ms / 1000.0)):
             return ABORTED
         with self._lock:
-            self._state.update(vacuum=10 * level, in_control_range=True, part_present=True,
-                               actual_power=30)
-            self._lost_at = (None if self.lose_after is None
-                             else time.monotonic() + self.lose_after)
+            self._state.update(
+                vacuum=10 * level, in_control_range=True, part_present=True, actual_power=30
+            )
+            self._lost_at = None if self.lose_after is None else time.monotonic() + self.lose_after
         return SUCCESS
 
     def _drop_off(self, timeout_ms: int) -> int:
         self._abort.clear()
         with self._lock:
             was_present = self._state["part_present"]
-            self._state.update(vacuum=0, in_control_range=False, part_present=False,
-                               part_detached=was_present, actual_power=0)
+            self._state.update(
+                vacuum=0,
+                in_control_range=False,
+                part_present=False,
+                part_detached=was_present,
+                actual_power=0,
+            )
             self._lost_at = None
         return SUCCESS
 
@@ -228,14 +238,19 @@ class CobotPumpServer:
             while self._running.is_set():
                 with self._lock:
                     if self._lost_at is not None and time.monotonic() >= self._lost_at:
-                        self._state.update(part_present=False, in_control_range=False,
-                                           vacuum=20)
+                        self._state.update(part_present=False, in_control_range=False, vacuum=20)
                         self._lost_at = None
                     s = dict(self._state)
                 message_id += 1
-                data = STATE.pack(message_id, s["in_control_range"], s["part_detached"],
-                                  s["part_present"], self.device_status, s["actual_power"],
-                                  s["vacuum"])
+                data = STATE.pack(
+                    message_id,
+                    s["in_control_range"],
+                    s["part_detached"],
+                    s["part_present"],
+                    self.device_status,
+                    s["actual_power"],
+                    s["vacuum"],
+                )
                 try:
                     sock.sendto(data, (address, udp_port))
                 except OSError:

@@ -42,8 +42,12 @@ def main() -> int:
     os.environ["FR3_MJCF"] = str(fr3_model(folder))
     from franka_sim import FrankaSimServer
 
-    server = FrankaSimServer(host=args.host, gripper_object_width=args.object_width,
-                             enforce_comm_constraints=False, enforce_motion_limits=False)
+    server = FrankaSimServer(
+        host=args.host,
+        gripper_object_width=args.object_width,
+        enforce_comm_constraints=False,
+        enforce_motion_limits=False,
+    )
 
     def control():
         for line in sys.stdin:

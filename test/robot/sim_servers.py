@@ -18,10 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SIM_PYTHON = Path(os.environ.get("FRANKA_SIM_PYTHON",
-                                 ROOT / ".venv-franka-sim" / "bin" / "python"))
-MISSING = (f"the franka-sim venv is missing ({SIM_PYTHON}): `make franka-sim` (part of "
-           "`make setup`) builds it")
+SIM_PYTHON = Path(
+    os.environ.get("FRANKA_SIM_PYTHON", ROOT / ".venv-franka-sim" / "bin" / "python")
+)
+MISSING = (
+    f"the franka-sim venv is missing ({SIM_PYTHON}): `make franka-sim` (part of "
+    "`make setup`) builds it"
+)
 START_TIMEOUT_S = 60.0
 
 
@@ -54,8 +57,14 @@ class Server:
     def __init__(self, cmd, log_path, ready="ready", timeout=START_TIMEOUT_S):
         self.log_path = Path(log_path)
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._log, start_new_session=True, text=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            start_new_session=True,
+            text=True,
+        )
         deadline = time.monotonic() + timeout
         import select
 
@@ -63,8 +72,10 @@ class Server:
             left = deadline - time.monotonic()
             if left <= 0 or self.proc.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"{cmd[1]} did not start within {timeout:g} s:\n"
-                                   f"{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"{cmd[1]} did not start within {timeout:g} s:\n"
+                    f"{self.log_path.read_text()[-3000:]}"
+                )
             ready_fds, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.2))
             if ready_fds and self.proc.stdout.readline().strip() == ready:
                 return
@@ -101,5 +112,8 @@ def start_franka_sim(host: str, log_path, object_width: float | None = None) -> 
 
 
 def start_pump(host: str, log_path) -> Server:
-    return Server([sys.executable, str(HERE / "cobot_pump_server.py"), "--host", host],
-                  log_path, timeout=15.0)
+    return Server(
+        [sys.executable, str(HERE / "cobot_pump_server.py"), "--host", host],
+        log_path,
+        timeout=15.0,
+    )

@@ -255,3 +255,17 @@ def start_node(ros_domain, tmp_path):
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny random LLaVA checkpoint: constrained decoding makes it answer with a pose."""
+    pytest.importorskip("transformers")
+    from rt_grasp_ros.prompts.templates import load_templates
+    from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny
+
+    lib = load_templates()
+    corpus = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
+    out = tmp_path_factory.mktemp("tiny_llava")
+    build_tiny(TinySpec(family="llava"), corpus * 2, out)
+    return out

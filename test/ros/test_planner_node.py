@@ -19,11 +19,9 @@ pytest.importorskip("transformers")
 from rt_grasp.msg import PlannerStatus  # noqa: E402
 from rt_grasp.srv import PlanGrasp  # noqa: E402
 
-from rt_grasp_ros.prompts.templates import load_templates  # noqa: E402
 from rt_grasp_ros.ros import conversions as conv  # noqa: E402
 from rt_grasp_ros.ros import qos  # noqa: E402
 from rt_grasp_ros.ros.stack import sim_camera_extrinsic  # noqa: E402
-from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny  # noqa: E402
 
 pytestmark = [pytest.mark.xdist_group("ros_planner"), pytest.mark.ros, pytest.mark.slow]
 
@@ -31,16 +29,6 @@ pytestmark = [pytest.mark.xdist_group("ros_planner"), pytest.mark.ros, pytest.ma
 EXTRINSIC = ("-p", "camera_extrinsic:=[" + ",".join(map(str, sim_camera_extrinsic())) + "]")
 
 STATUS = "grasp_planner/status"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny random LLaVA: constrained decoding makes it answer with a pose that parses."""
-    lib = load_templates()
-    corpus = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
-    out = tmp_path_factory.mktemp("tiny_llava")
-    build_tiny(TinySpec(family="llava"), corpus * 2, out)
-    return out
 
 
 def images(size=64):

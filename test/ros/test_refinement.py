@@ -386,20 +386,6 @@ def test_a_bad_refinement_parameter_names_itself_and_exits_2(start_node):
 # --- grasp_refinement on the stack (embedded robot, tiny model) ---------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny random LLaVA: constrained decoding makes it answer with a pose that parses."""
-    pytest.importorskip("transformers")
-    from rt_grasp_ros.prompts.templates import load_templates
-    from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny
-
-    lib = load_templates()
-    corpus = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
-    out = tmp_path_factory.mktemp("tiny_llava")
-    build_tiny(TinySpec(family="llava"), corpus * 2, out)
-    return out
-
-
 def entry_id(marker, title):
     (entry,) = [e for e in marker.menu_entries if e.title == title]
     return entry.id

@@ -19,23 +19,11 @@ from rt_grasp.msg import Grasp  # noqa: E402
 from rt_grasp.srv import GetPartState, GetSceneGrasps, PlanGrasp, ResetScene  # noqa: E402
 from sensor_msgs.msg import CameraInfo  # noqa: E402
 
-from rt_grasp_ros.prompts.templates import load_templates  # noqa: E402
 from rt_grasp_ros.ros import qos  # noqa: E402
-from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny  # noqa: E402
 
 pytestmark = [pytest.mark.xdist_group("ros_stack"), pytest.mark.ros, pytest.mark.slow]
 
 SIM_TIME = ("-p", "use_sim_time:=true")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny random LLaVA: constrained decoding makes it answer with a pose that parses."""
-    lib = load_templates()
-    corpus = [t for ts in lib.reasoning.values() for t in ts] + list(lib.instructions)
-    out = tmp_path_factory.mktemp("tiny_llava")
-    build_tiny(TinySpec(family="llava"), corpus * 2, out)
-    return out
 
 
 def call(node, client, request, spin_until, timeout=60.0):

@@ -19,19 +19,27 @@ _ALPHA = (0.0, -np.pi / 2, np.pi / 2, np.pi / 2, -np.pi / 2, np.pi / 2, np.pi / 
 
 # Joint limits (rad), from Franka's robot specifications.
 LIMITS = {
-    'fr3': (np.array([-2.7437, -1.7837, -2.9007, -3.0421, -2.8065, 0.5445, -3.0159]),
-            np.array([2.7437, 1.7837, 2.9007, -0.1518, 2.8065, 4.5169, 3.0159])),
-    'panda': (np.array([-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973]),
-              np.array([2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973])),
+    "fr3": (
+        np.array([-2.7437, -1.7837, -2.9007, -3.0421, -2.8065, 0.5445, -3.0159]),
+        np.array([2.7437, 1.7837, 2.9007, -0.1518, 2.8065, 4.5169, 3.0159]),
+    ),
+    "panda": (
+        np.array([-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973]),
+        np.array([2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973]),
+    ),
 }
 
 
 def _dh(a, d, alpha, theta):
     ca, sa, ct, st = np.cos(alpha), np.sin(alpha), np.cos(theta), np.sin(theta)
-    return np.array([[ct, -st, 0.0, a],
-                     [st * ca, ct * ca, -sa, -d * sa],
-                     [st * sa, ct * sa, ca, d * ca],
-                     [0.0, 0.0, 0.0, 1.0]])
+    return np.array(
+        [
+            [ct, -st, 0.0, a],
+            [st * ca, ct * ca, -sa, -d * sa],
+            [st * sa, ct * sa, ca, d * ca],
+            [0.0, 0.0, 0.0, 1.0],
+        ]
+    )
 
 
 def flange_frames(q) -> list:
@@ -80,8 +88,14 @@ class IkResult:
     rotation_error: float
 
 
-def solve_flange(target: np.ndarray, seeds, robot: str = 'fr3', iterations: int = 80,
-                 position_tol: float = 1e-3, rotation_tol: float = 1e-2) -> IkResult:
+def solve_flange(
+    target: np.ndarray,
+    seeds,
+    robot: str = "fr3",
+    iterations: int = 80,
+    position_tol: float = 1e-3,
+    rotation_tol: float = 1e-2,
+) -> IkResult:
     """Find joint positions within the limits that put the flange at ``target`` (4x4).
 
     Damped least squares from each seed (7,) in turn, joints clamped to the limits at every

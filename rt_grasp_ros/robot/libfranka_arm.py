@@ -32,7 +32,7 @@ from rt_grasp_ros.robot.kinematics import flange_pose, solve_flange
 from rt_grasp_ros.transforms import Pose
 
 HAND_TCP = (0.0, 0.0, 0.1034, 0.0, 0.0, -0.3826834323650898, 0.9238795325112867)
-REALTIME_MODES = ('enforce', 'ignore')
+REALTIME_MODES = ("enforce", "ignore")
 
 
 class FrankaError(RtGraspError):
@@ -63,7 +63,7 @@ def tcp_matrix(numbers) -> np.ndarray:
 
     numbers = [float(v) for v in numbers]
     if len(numbers) != 7:
-        raise ValueError(f'a transform is 7 numbers x y z qx qy qz qw, got {len(numbers)}')
+        raise ValueError(f"a transform is 7 numbers x y z qx qy qz qw, got {len(numbers)}")
     out = np.eye(4)
     out[:3, :3] = Rotation.from_quat(numbers[3:]).as_matrix()
     out[:3, 3] = numbers[:3]
@@ -88,8 +88,8 @@ class ArmConfig:
     """Connection and controller settings of :class:`FrankaArm`."""
 
     address: str
-    realtime: str = 'enforce'
-    robot: str = 'fr3'
+    realtime: str = "enforce"
+    robot: str = "fr3"
     tcp_in_flange: tuple = HAND_TCP
     translational_stiffness: float = 1000.0
     rotational_stiffness: float = 80.0
@@ -100,17 +100,21 @@ class FrankaArm:
     """One arm session: state, a tracking Cartesian impedance controller, recovery."""
 
     def __init__(self, config: ArmConfig):
-        self.franky = require('franky', 'the libfranka driver (Franka arm over FCI)')
+        self.franky = require("franky", "the libfranka driver (Franka arm over FCI)")
         self.config = config
         self.f_t_tcp = tcp_matrix(config.tcp_in_flange)
         self.tcp_t_f = np.linalg.inv(self.f_t_tcp)
-        mode = (self.franky.RealtimeConfig.Enforce if config.realtime == 'enforce'
-                else self.franky.RealtimeConfig.Ignore)
+        mode = (
+            self.franky.RealtimeConfig.Enforce
+            if config.realtime == "enforce"
+            else self.franky.RealtimeConfig.Ignore
+        )
         try:
             self.robot = self.franky.Robot(config.address, realtime_config=mode)
         except Exception as exc:  # noqa: BLE001 - libfranka's text goes to the caller
-            raise FrankaError(f'cannot connect to the robot at {config.address}: '
-                              f'{type(exc).__name__}: {exc}') from None
+            raise FrankaError(
+                f"cannot connect to the robot at {config.address}: {type(exc).__name__}: {exc}"
+            ) from None
         self._lock = threading.Lock()
         self._motion = None
         self._ik_seed = None
@@ -136,17 +140,26 @@ class FrankaArm:
         try:
             state = self.robot.state
         except Exception as exc:  # noqa: BLE001
-            raise FrankaError(f'reading the robot state failed: {type(exc).__name__}: '
-                              f'{exc}') from None
-        return ArmState(q=np.array(state.q), dq=np.array(state.dq), tau=np.array(state.tau_J),
-                        tcp=pose_of(self._tcp(state)),
-                        wrench=np.array(state.O_F_ext_hat_K),
-                        speed=self._speed(state), stamp=float(state.time.to_sec()))
+            raise FrankaError(
+                f"reading the robot state failed: {type(exc).__name__}: {exc}"
+            ) from None
+        return ArmState(
+            q=np.array(state.q),
+            dq=np.array(state.dq),
+            tau=np.array(state.tau_J),
+            tcp=pose_of(self._tcp(state)),
+            wrench=np.array(state.O_F_ext_hat_K),
+            speed=self._speed(state),
+            stamp=float(state.time.to_sec()),
+        )
 
     def _speed(self, state) -> float:
         try:
-            return float(np.linalg.norm(
-                np.asarray(self.robot.current_cartesian_velocity.end_effector_twist.linear)))
+            return float(
+                np.linalg.norm(
+                    np.asarray(self.robot.current_cartesian_velocity.end_effector_twist.linear)
+                )
+            )
         except Exception:  # noqa: BLE001 - speed is a convenience
             return 0.0
 
@@ -155,8 +168,8 @@ class FrankaArm:
         try:
             errors = self.robot.state.current_errors
         except Exception as exc:  # noqa: BLE001
-            return f'{type(exc).__name__}: {exc}'
-        return '' if not bool(errors) else str(errors)
+            return f"{type(exc).__name__}: {exc}"
+        return "" if not bool(errors) else str(errors)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -172,9 +185,10 @@ class FrankaArm:
             result = solve_flange(model_target, seeds, self.config.robot)
             if result.q is None:
                 raise UnreachableTargetError(
-                    f'target {np.round(target.position, 3).tolist()} is out of reach of the '
-                    f'{self.config.robot} within its joint limits (closest: '
-                    f'{result.position_error * 1000:.0f} mm, {result.rotation_error:.2f} rad)')
+                    f"target {np.round(target.position, 3).tolist()} is out of reach of the "
+                    f"{self.config.robot} within its joint limits (closest: "
+                    f"{result.position_error * 1000:.0f} mm, {result.rotation_error:.2f} rad)"
+                )
             self._ik_seed = result.q
         return flange @ np.asarray(state.F_T_EE.matrix)
 
@@ -196,13 +210,15 @@ class FrankaArm:
         franky = self.franky
         motion = franky.CartesianImpedanceTrackingMotion(
             translational_stiffness=self.config.translational_stiffness,
-            rotational_stiffness=self.config.rotational_stiffness)
+            rotational_stiffness=self.config.rotational_stiffness,
+        )
         motion.set_reference(reference)
         try:
             self.robot.move(motion, asynchronous=True)
         except Exception as exc:  # noqa: BLE001
-            raise FrankaError(f'starting the impedance controller failed: '
-                              f'{type(exc).__name__}: {exc}') from None
+            raise FrankaError(
+                f"starting the impedance controller failed: {type(exc).__name__}: {exc}"
+            ) from None
         self._motion = motion
 
     def hold(self) -> None:
@@ -222,7 +238,7 @@ class FrankaArm:
                 self.robot.poll_motion()
             except Exception as exc:  # noqa: BLE001 - libfranka's reflexes and errors
                 self._motion = None
-                return f'{type(exc).__name__}: {exc}'
+                return f"{type(exc).__name__}: {exc}"
             if not self.robot.is_in_control:
                 self._motion = None
         return None
@@ -234,8 +250,9 @@ class FrankaArm:
         try:
             return bool(self.robot.recover_from_errors())
         except Exception as exc:  # noqa: BLE001
-            raise FrankaError(f'automatic error recovery failed: {type(exc).__name__}: '
-                              f'{exc}') from None
+            raise FrankaError(
+                f"automatic error recovery failed: {type(exc).__name__}: {exc}"
+            ) from None
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the controller (bounded)."""
@@ -251,14 +268,20 @@ class FrankaArm:
 class FrankaHand:
     """The Franka Hand over libfranka's gripper (franky.Gripper); every call bounded."""
 
-    def __init__(self, address: str, speed: float = 0.1, epsilon_inner: float = 0.005,
-                 epsilon_outer: float = 0.005):
-        franky = require('franky', 'the Franka Hand over libfranka')
+    def __init__(
+        self,
+        address: str,
+        speed: float = 0.1,
+        epsilon_inner: float = 0.005,
+        epsilon_outer: float = 0.005,
+    ):
+        franky = require("franky", "the Franka Hand over libfranka")
         try:
             self.gripper = franky.Gripper(address)
         except Exception as exc:  # noqa: BLE001
-            raise FrankaError(f'cannot connect to the Franka Hand at {address}: '
-                              f'{type(exc).__name__}: {exc}') from None
+            raise FrankaError(
+                f"cannot connect to the Franka Hand at {address}: {type(exc).__name__}: {exc}"
+            ) from None
         self.speed, self.epsilon = speed, (epsilon_inner, epsilon_outer)
         self.max_width = float(self.gripper.max_width)
 
@@ -271,27 +294,30 @@ class FrankaHand:
         while not future.wait(0.02):
             if time.monotonic() > deadline:
                 self.stop()
-                raise FrankaError(f'the gripper did not finish {what} within {timeout:g} s')
+                raise FrankaError(f"the gripper did not finish {what} within {timeout:g} s")
         try:
             return bool(future.get())
         except Exception as exc:  # noqa: BLE001 - libfranka's text
-            raise FrankaError(f'gripper {what} failed: {type(exc).__name__}: {exc}') from None
+            raise FrankaError(f"gripper {what} failed: {type(exc).__name__}: {exc}") from None
 
     def move(self, width: float, timeout: float = 5.0) -> bool:
         """Move the fingers to ``width`` (m); libfranka's answer."""
         width = min(max(width, 0.0), self.max_width)
-        return self._wait(self.gripper.move_async(width, self.speed), f'moving to {width:g} m',
-                          timeout)
+        return self._wait(
+            self.gripper.move_async(width, self.speed), f"moving to {width:g} m", timeout
+        )
 
     def grasp(self, width: float, force: float, timeout: float = 5.0) -> bool:
         """Grasp an object ``width`` wide with ``force``; True if it is held in the epsilons."""
-        return self._wait(self.gripper.grasp_async(
-            max(width, 0.0), self.speed, force, *self.epsilon), f'grasping at {width:g} m',
-            timeout)
+        return self._wait(
+            self.gripper.grasp_async(max(width, 0.0), self.speed, force, *self.epsilon),
+            f"grasping at {width:g} m",
+            timeout,
+        )
 
     def homing(self, timeout: float = 10.0) -> bool:
         """Calibrate the fingers."""
-        return self._wait(self.gripper.homing_async(), 'homing', timeout)
+        return self._wait(self.gripper.homing_async(), "homing", timeout)
 
     def stop(self) -> None:
         """Stop a running gripper command."""

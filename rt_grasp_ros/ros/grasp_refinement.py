@@ -37,11 +37,9 @@ every refusal and failure is logged and shown (marker text, state ``error``).
 import json
 import math
 import sys
-import textwrap
 import time
 import traceback
 
-from geometry_msgs.msg import Point, Quaternion, Vector3
 from rclpy.action import ActionClient
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -57,87 +55,14 @@ from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.frame_sync import FrameMatcher
 from rt_grasp_ros.ros.frames import CameraExtrinsic
 from rt_grasp_ros.ros.interactive import IMPLEMENTATION, InteractiveMarkerServer, MenuHandler
+from rt_grasp_ros.ros.markers import grasp_marker, MARKER
 from rt_grasp_ros.ros.params import above, at_least, declare, positive, run_node
 from rt_grasp_ros.ros.qos import COMMAND, LATCHED, SENSOR_DATA
-from std_msgs.msg import ColorRGBA, String
+from std_msgs.msg import String
 from std_srvs.srv import Trigger
-from visualization_msgs.msg import (
-    InteractiveMarker, InteractiveMarkerControl, InteractiveMarkerFeedback, Marker)
+from visualization_msgs.msg import InteractiveMarkerFeedback
 
-MARKER = 'grasp'
-COLOURS = {  # r, g, b by stage
-    Stage.IDLE: (0.6, 0.6, 0.6), Stage.PLANNING: (0.6, 0.6, 0.6),
-    Stage.PLANNED: (0.1, 0.9, 0.2), Stage.CORRECTED: (1.0, 0.6, 0.0),
-    Stage.EXECUTING: (0.2, 0.5, 1.0), Stage.SUCCEEDED: (0.0, 1.0, 1.0),
-    Stage.FAILED: (1.0, 0.1, 0.1)}
-# the control frame's x axis along the marker's z (the approach axis): RViz's axis convention
-ALONG_APPROACH = Quaternion(x=0.0, y=math.sqrt(0.5), z=0.0, w=math.sqrt(0.5))
 MOVED_M, TURNED_RAD = 5e-4, math.radians(0.5)  # a MOUSE_UP this close to the grasp: a click
-
-
-def _cube(kind, position, scale, colour):
-    marker = Marker(type=kind, action=Marker.ADD)
-    marker.pose.position = Point(x=float(position[0]), y=float(position[1]),
-                                 z=float(position[2]))
-    marker.pose.orientation.w = 1.0
-    marker.scale = Vector3(x=float(scale[0]), y=float(scale[1]), z=float(scale[2]))
-    marker.color = colour
-    return marker
-
-
-def tool_markers(width, suction, colour):
-    """Return the gripper (or suction cup) in the TCP frame: z approach, y closing axis."""
-    if suction:
-        return [_cube(Marker.CYLINDER, (0, 0, -0.005), (0.03, 0.03, 0.01), colour),
-                _cube(Marker.CYLINDER, (0, 0, -0.05), (0.012, 0.012, 0.08), colour)]
-    half = max(width, 0.02) / 2 + 0.005
-    return [_cube(Marker.CUBE, (0, -half, -0.0225), (0.02, 0.01, 0.045), colour),
-            _cube(Marker.CUBE, (0, half, -0.0225), (0.02, 0.01, 0.045), colour),
-            _cube(Marker.CUBE, (0, 0, -0.05), (0.02, 2 * half + 0.01, 0.01), colour),
-            _cube(Marker.CYLINDER, (0, 0, -0.08), (0.02, 0.02, 0.05), colour)]
-
-
-def marker_text(core):
-    """Return the marker's text: the headline, the error if any, the reasoning wrapped."""
-    lines = [core.headline()]
-    if core.error:
-        lines += textwrap.wrap(f'error: {core.error}', 60)[:4]
-    if core.grasp is not None and core.grasp.reasoning:
-        lines += textwrap.wrap(core.grasp.reasoning, 60)[:8]
-    return '\n'.join(lines)
-
-
-def grasp_marker(core, base_frame):
-    """Return the interactive marker of the grasp being refined (None without a grasp)."""
-    grasp = core.grasp
-    if grasp is None:
-        return None
-    r, g, b = COLOURS[core.stage]
-    colour = ColorRGBA(r=r, g=g, b=b, a=0.9)
-    marker = InteractiveMarker(name=MARKER, scale=0.12, description=core.headline())
-    marker.header.frame_id = base_frame  # no stamp: the latest transform, always
-    marker.pose = conv.pose_to_msg(grasp.target.pose)
-    tool = InteractiveMarkerControl(
-        name='drag', orientation=ALONG_APPROACH, always_visible=True,
-        orientation_mode=InteractiveMarkerControl.INHERIT,
-        interaction_mode=InteractiveMarkerControl.MOVE_PLANE,
-        description='drag in the table plane; right-click: menu')
-    tool.markers = tool_markers(grasp.target.width or 0.0,
-                                grasp.target.gripper.value == 'suction', colour)
-    turn = InteractiveMarkerControl(
-        name='turn', orientation=ALONG_APPROACH,
-        orientation_mode=InteractiveMarkerControl.INHERIT,
-        interaction_mode=InteractiveMarkerControl.ROTATE_AXIS,
-        description='turn about the approach axis')
-    text = _cube(Marker.TEXT_VIEW_FACING, (0, 0, -0.16), (0, 0, 0.018),
-                 ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0))
-    text.text = marker_text(core)
-    label = InteractiveMarkerControl(
-        name='reasoning', always_visible=True, markers=[text],
-        orientation_mode=InteractiveMarkerControl.INHERIT,
-        interaction_mode=InteractiveMarkerControl.NONE)
-    marker.controls = [tool, turn, label]
-    return marker
 
 
 class GraspRefinementNode(Node):

@@ -5,6 +5,7 @@ import math
 
 from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Point, Pose as PoseMsg, PoseStamped, Quaternion, Transform, Vector3
+from geometry_msgs.msg import WrenchStamped
 import numpy as np
 from rt_grasp.msg import Grasp, ImageGrasp, Timings
 from rt_grasp.msg import PlannerStatus
@@ -103,6 +104,23 @@ def path_from_msg(msg: MultiDOFJointTrajectory) -> TargetPath:
         return TargetPath(tuple(times), tuple(poses))
     except RtGraspError as exc:
         raise ConversionError(f'trajectory: {exc}') from None
+
+
+def wrench_to_msg(wrench, frame_id: str, stamp=None) -> WrenchStamped:
+    """(6,) force (N) then torque (Nm) -> geometry_msgs/WrenchStamped in ``frame_id``."""
+    msg = WrenchStamped()
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    f, t = msg.wrench.force, msg.wrench.torque
+    f.x, f.y, f.z, t.x, t.y, t.z = (float(v) for v in wrench)
+    return msg
+
+
+def wrench_from_msg(msg: WrenchStamped) -> np.ndarray:
+    """geometry_msgs/WrenchStamped -> (6,) force then torque."""
+    f, t = msg.wrench.force, msg.wrench.torque
+    return np.array([f.x, f.y, f.z, t.x, t.y, t.z], dtype=float)
 
 
 def rgb_to_msg(rgb: np.ndarray, frame_id: str, stamp=None) -> Image:

@@ -23,7 +23,7 @@ import threading
 import time
 
 from action_msgs.msg import GoalStatus
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, WrenchStamped
 import numpy as np
 from rclpy.action import ActionClient
 from rt_grasp.action import Vacuum
@@ -130,6 +130,9 @@ class RosMotion:
                                  callback_group=callback_group)
         node.create_subscription(JointState, 'joint_states', self._on_joints, STATE_READER,
                                  callback_group=callback_group)
+        self._wrench = np.zeros(6)
+        node.create_subscription(WrenchStamped, 'external_wrench', self._on_wrench, STATE_READER,
+                                 callback_group=callback_group)
         node.create_subscription(VacuumState, 'vacuum_gripper/state', self._on_vacuum,
                                  STATE_READER, callback_group=callback_group)
         # A driver that checks reachability (the franka node) echoes a target it refused.
@@ -160,6 +163,15 @@ class RosMotion:
         width = sum(p for n, p in pairs if n in self.finger_joints)
         with self._lock:
             self._width = float(width)
+
+    def _on_wrench(self, msg):
+        if msg.header.frame_id and msg.header.frame_id != self.base_frame:
+            self.node.get_logger().error(
+                f'external_wrench in frame {msg.header.frame_id!r} ignored: expected '
+                f'{self.base_frame!r}', throttle_duration_sec=5.0)
+            return
+        with self._lock:
+            self._wrench = conv.wrench_from_msg(msg)
 
     def _on_vacuum(self, msg):
         with self._lock:
@@ -255,8 +267,9 @@ class RosMotion:
             return self._target
 
     def wrench(self):
-        """Return zeros: this client does not read the external wrench yet."""
-        return np.zeros(6)
+        """Return the last external wrench at the TCP (6,), base frame; zeros before any."""
+        with self._lock:
+            return self._wrench.copy()
 
     def check_target(self, pose):
         """No IK over ROS: the controller clamps what it cannot reach; nothing to check."""

@@ -22,7 +22,7 @@ import time
 import traceback
 
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, WrenchStamped
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.action import ActionServer
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -86,6 +86,8 @@ class SimNode(Node):
         self.pub_clock = self.create_publisher(Clock, '/clock', 10)
         self.pub_joints = self.create_publisher(JointState, 'joint_states', COMMAND)
         self.pub_pose = self.create_publisher(PoseStamped, 'current_pose', COMMAND)
+        # as franka_ros2's state broadcaster: the estimated external wrench at the TCP
+        self.pub_wrench = self.create_publisher(WrenchStamped, 'external_wrench', COMMAND)
         self.pub_color = self.create_publisher(conv.Image, 'camera/color/image_raw', SENSOR_DATA)
         self.pub_depth = self.create_publisher(
             conv.Image, 'camera/aligned_depth_to_color/image_raw', SENSOR_DATA)
@@ -262,6 +264,7 @@ class SimNode(Node):
         self.pub_joints.publish(msg)
         self.pub_pose.publish(
             conv.pose_stamped_to_msg(self.robot.tcp_pose(), self.base_frame, stamp))
+        self.pub_wrench.publish(conv.wrench_to_msg(self.robot.wrench(), self.base_frame, stamp))
         vacuum = self.robot.vacuum_state()
         if vacuum is not None:
             state = VacuumState(part_present=vacuum.part_present,

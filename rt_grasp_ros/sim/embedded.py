@@ -158,6 +158,10 @@ class EmbeddedRobot:
         """Measured TCP pose."""
         return self.robot.tcp_pose()
 
+    def wrench(self) -> np.ndarray:
+        """External wrench at the TCP in the base frame (6,): force (N), then torque (Nm)."""
+        return self.robot.wrench()
+
     def set_target(self, pose: Pose) -> None:
         """New impedance target (returns at once); it replaces a path being followed."""
         self._path = None

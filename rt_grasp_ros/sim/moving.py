@@ -101,15 +101,15 @@ class MovingPart:
         kind: str,
         static: Sequence[Shape],
         materials: tuple[tuple[str, Material], ...],
-        center: Vec3,
-        half_extent: Vec3,
+        bounds: tuple[Vec3, Vec3],
         extra: dict[str, object] | None = None,
         **dynamics: float | bool,
     ) -> ArticulatedSpec:
         """The whole object: this part, the fixed body's ``static`` shapes and materials.
 
-        ``dynamics`` are :class:`ArticulatedSpec`'s density, damping, ... fields; ``extra`` is
-        added to the part's.
+        ``bounds`` is the object's centre and half extent (:func:`box_bounds`); ``dynamics``
+        are :class:`ArticulatedSpec`'s density, damping, ... fields; ``extra`` is added to the
+        part's.
         """
         return ArticulatedSpec(
             kind=kind,
@@ -122,8 +122,8 @@ class MovingPart:
             static=tuple(static),
             part=self.shapes,
             materials=materials,
-            center=center,
-            half_extent=half_extent,
+            center=bounds[0],
+            half_extent=bounds[1],
             handle_center=self.handle.center if self.handle else None,
             grasp_rotation=self.handle.rotation if self.handle else None,
             extra={**self.extra, **(extra or {})},
@@ -158,6 +158,17 @@ def part_on_joint(
         handle,
         dict(extra or {}),
     )
+
+
+def box_bounds(front_x: float, cy: float, size: Vec3, z0: float = 0.0) -> tuple[Vec3, Vec3]:
+    """Centre and half extent of a box-shaped object (and what it stands on, up from the table).
+
+    Its front is at ``front_x``, its middle at ``cy``; ``size`` (depth, width, height) stands
+    on ``z0``.
+    """
+    d, w, h = size
+    top = z0 + h
+    return (front_x + d / 2, cy, top / 2), (d / 2, w / 2, top / 2)
 
 
 def front_panel(

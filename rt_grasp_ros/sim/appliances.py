@@ -8,15 +8,23 @@ from __future__ import annotations
 import numpy as np
 
 from rt_grasp_ros.sim.mechanism import ArticulatedSpec, Material
+from rt_grasp_ros.sim.moving import (
+    ACROSS,
+    UP,
+    Bar,
+    Window,
+    bottom_hinged,
+    box_bounds,
+    part_on_joint,
+    side_hinged,
+)
 from rt_grasp_ros.sim.parts import (
     GAP,
     WALL,
-    bar_handle,
     box,
     cylinder,
     fixed,
     handle_material,
-    in_part_frame,
     knob,
     material,
     shell,
@@ -43,59 +51,29 @@ def make_microwave(rng: np.random.Generator) -> ArticulatedSpec:
     d, w, h = rng.uniform(0.26, 0.3), rng.uniform(0.38, 0.44), rng.uniform(0.2, 0.24)
     fx, cy = rng.uniform(0.55, 0.59), rng.uniform(-0.03, 0.03)
     door_w = 0.72 * w
-    hinge = (fx - WALL, cy - w / 2, 0.0)
-    face = hinge[0] - WALL
-    panel_c = (cy - w / 2 + door_w + (w - door_w) / 2, (w - door_w) / 2)
-    part = [
-        box(
-            "door",
-            (hinge[0] - T, hinge[1] + door_w / 2, h / 2),
-            (T, door_w / 2 - 0.002, h / 2 - 0.002),
-            "part",
-        ),
-        box(
-            "window",
-            (face - 0.0005, hinge[1] + 0.35 * door_w, h / 2),
-            (0.001, 0.27 * door_w, 0.3 * h),
-            "glass",
-        ),
-    ]
-    handle = bar_handle(
-        "handle", (face, hinge[1] + door_w - 0.03, h / 2), (-1, 0, 0), (0, 0, 1), 0.1, 0.025
+    part = side_hinged(
+        "door",
+        (fx - WALL, cy - w / 2, 0.0),
+        1,
+        (WALL, door_w, h),
+        suction=(door_w - 0.075, h / 2),
+        bar=Bar(door_w - 0.03, h / 2, 0.1, 0.025),
+        window=Window(0.35 * door_w, h / 2, 0.27 * door_w, 0.3 * h),
     )
+    panel_y, panel_w = cy - w / 2 + door_w + (w - door_w) / 2, (w - door_w) / 2
+    controls = (T, panel_w - 0.003, h / 2 - 0.003)
     static = [
         *shell(fx, cy, (d, w, h), "front"),
-        box(
-            "controls",
-            (fx - T, panel_c[0], h / 2),
-            (T, panel_c[1] - 0.003, h / 2 - 0.003),
-            "glass",
-        ),
+        box("controls", (fx - T, panel_y, h / 2), controls, "glass"),
     ]
     for k in range(3):
-        static.append(
-            box(
-                f"button{k}",
-                (fx - WALL - 0.002, panel_c[0], h * (0.7 - 0.15 * k)),
-                (0.003, 0.02, 0.01),
-                "handle",
-            )
-        )
-    return ArticulatedSpec(
-        kind="microwave",
-        joint_type="hinge",
-        axis=(0.0, 0.0, 1.0),
-        anchor=hinge,
-        joint_range=(0.0, 1.6),
-        suction_point=(face, hinge[1] + door_w - 0.075, h / 2),
-        suction_normal=(-1.0, 0.0, 0.0),
-        static=tuple(static),
-        part=in_part_frame(part + handle.shapes, hinge),
-        materials=_appliance(rng),
-        center=(fx + d / 2, cy, h / 2),
-        half_extent=(d / 2, w / 2, h / 2),
-        handle_center=handle.center,
-        grasp_rotation=handle.rotation,
+        button = (fx - WALL - 0.002, panel_y, h * (0.7 - 0.15 * k))
+        static.append(box(f"button{k}", button, (0.003, 0.02, 0.01), "handle"))
+    return part.spec(
+        "microwave",
+        static,
+        _appliance(rng),
+        box_bounds(fx, cy, (d, w, h)),
         density=500,
         damping=0.3,
         frictionloss=0.05,
@@ -117,33 +95,20 @@ def make_dishwasher(rng: np.random.Generator) -> ArticulatedSpec:
 def _bottom_hinged(
     kind: str, rng: np.random.Generator, size: tuple, strip: float, window: bool
 ) -> ArticulatedSpec:
+    """An appliance on a counter, its door hinged at the bottom, a knob ``strip`` above it."""
     d, w, h = size
     # On a counter: the door's lower part is then pulled without the wrist nearing the table.
     fx, cy, z0 = rng.uniform(0.55, 0.59), rng.uniform(-0.03, 0.03), rng.uniform(0.05, 0.08)
-    foot = z0 + 0.02
     door_h = h - 0.02 - strip
-    hinge = (fx - GAP, cy, foot)
-    face = hinge[0] - WALL
-    part = [
-        box(
-            "door",
-            (hinge[0] - T, cy, foot + door_h / 2),
-            (T, w / 2 - 0.002, door_h / 2 - 0.002),
-            "part",
-        )
-    ]
-    if window:
-        part.append(
-            box(
-                "window",
-                (face - 0.0005, cy, foot + 0.45 * door_h),
-                (0.001, 0.32 * w, 0.25 * door_h),
-                "glass",
-            )
-        )
-    grip_z = foot + door_h - (0.035 if window else 0.03)
-    handle = bar_handle(
-        "handle", (face, cy, grip_z), (-1, 0, 0), (0, 1, 0), 0.6 * w, 0.03 if window else 0.02
+    side = 1 if rng.random() < 0.5 else -1
+    part = bottom_hinged(
+        "door",
+        (fx - GAP, cy, z0 + 0.02),
+        (WALL, w, door_h),
+        suction=(side * w / 5, 0.5 * door_h),
+        bar=Bar(0.0, door_h - (0.035 if window else 0.03), 0.6 * w, 0.03 if window else 0.02),
+        window=Window(0.0, 0.45 * door_h, 0.32 * w, 0.25 * door_h) if window else None,
+        suction_proud=0.0015 if window else 0.0,  # on the window
     )
     counter = box("counter", (fx + d / 2, cy, z0 / 2), (d / 2 + 0.03, w / 2 + 0.03, z0 / 2))
     static = [*shell(fx, cy, (d, w, h), "front", z0), counter]
@@ -156,26 +121,11 @@ def _bottom_hinged(
             )
     # A spring that holds the door closed against its own weight (as real ovens have).
     mass = 500 * WALL * w * door_h
-    side = 1 if rng.random() < 0.5 else -1
-    return ArticulatedSpec(
-        kind=kind,
-        joint_type="hinge",
-        axis=(0.0, -1.0, 0.0),
-        anchor=hinge,
-        joint_range=(0.0, 1.4),
-        suction_point=(
-            face - (0.0015 if window else 0.0),
-            cy + side * w / 5,
-            foot + 0.5 * door_h,
-        ),
-        suction_normal=(-1.0, 0.0, 0.0),
-        static=tuple(static),
-        part=in_part_frame(part + handle.shapes, hinge),
-        materials=_appliance(rng),
-        center=(fx + d / 2, cy, top / 2),
-        half_extent=(d / 2, w / 2, top / 2),
-        handle_center=handle.center,
-        grasp_rotation=handle.rotation,
+    return part.spec(
+        kind,
+        static,
+        _appliance(rng),
+        box_bounds(fx, cy, (d, w, h), z0),
         density=500,
         damping=0.5,
         frictionloss=0.1,
@@ -188,44 +138,23 @@ def make_refrigerator(rng: np.random.Generator) -> ArticulatedSpec:
     d, w, h = rng.uniform(0.28, 0.32), rng.uniform(0.26, 0.32), rng.uniform(0.42, 0.5)
     fx, cy = rng.uniform(0.55, 0.6), rng.uniform(-0.03, 0.03)
     sign = 1 if rng.random() < 0.5 else -1
-    hinge = (fx - WALL, cy - sign * w / 2, 0.0)
-    face = hinge[0] - 0.02
-
-    def across(dist: float) -> float:
-        return hinge[1] + sign * dist
-
-    door = box(
+    part = side_hinged(
         "door",
-        (hinge[0] - 0.01, across(w / 2), h / 2),
-        (0.01, w / 2 - 0.002, h / 2 - 0.002),
-        "part",
+        (fx - WALL, cy - sign * w / 2, 0.0),
+        sign,
+        (0.02, w, h),
+        suction=(w - 0.085, 0.32 * h),
+        bar=Bar(w - 0.035, 0.55 * h, 0.18, 0.03),
     )
-    handle = bar_handle(
-        "handle", (face, across(w - 0.035), 0.55 * h), (-1, 0, 0), (0, 0, 1), 0.18, 0.03
-    )
-    static = [
-        *shell(fx, cy, (d, w, h), "front"),
-        box("grille", (fx + d / 2, cy, 0.01), (d / 2, w / 2, 0.01), "glass"),
-    ]
-    return ArticulatedSpec(
-        kind="refrigerator",
-        joint_type="hinge",
-        axis=(0.0, 0.0, float(sign)),
-        anchor=hinge,
-        joint_range=(0.0, 1.6),
-        suction_point=(face, across(w - 0.085), 0.32 * h),
-        suction_normal=(-1.0, 0.0, 0.0),
-        static=tuple(static),
-        part=in_part_frame([door, *handle.shapes], hinge),
-        materials=_appliance(rng),
-        center=(fx + d / 2, cy, h / 2),
-        half_extent=(d / 2, w / 2, h / 2),
-        handle_center=handle.center,
-        grasp_rotation=handle.rotation,
+    grille = box("grille", (fx + d / 2, cy, 0.01), (d / 2, w / 2, 0.01), "glass")
+    return part.spec(
+        "refrigerator",
+        (*shell(fx, cy, (d, w, h), "front"), grille),
+        _appliance(rng),
+        box_bounds(fx, cy, (d, w, h)),
         density=300,
         damping=0.5,
         frictionloss=0.1,
-        extra={"hinge": "left" if sign > 0 else "right"},
     )
 
 
@@ -246,24 +175,18 @@ def make_laptop(rng: np.random.Generator) -> ArticulatedSpec:
         "display", (fx + d / 2, cy, top + 0.0012), (d / 2 - 0.012, w / 2 - 0.012, 0.0005), "glass"
     )
     side = 1 if rng.random() < 0.5 else -1
-    return ArticulatedSpec(
-        kind="laptop",
-        joint_type="hinge",
-        axis=(0.0, 1.0, 0.0),
-        anchor=hinge,
-        joint_range=(0.0, 1.9),
-        suction_point=(fx + 0.045, cy + side * w / 5, top + lid_t + 0.0005),
-        suction_normal=(0.0, 0.0, 1.0),
-        static=tuple(static),
-        part=in_part_frame([screen, display], hinge),
-        materials=(
+    suction = ((fx + 0.045, cy + side * w / 5, top + lid_t + 0.0005), UP)
+    part = part_on_joint("hinge", hinge, ACROSS, 1.9, [screen, display], suction)
+    return part.spec(
+        "laptop",
+        static,
+        (
             ("body", material(rng, "metal")),
             ("part", material(rng, "metal")),
             ("glass", DARK_GLASS),
             ("stand", material(rng, "wood")),
         ),
-        center=(fx + d / 2, cy, top / 2),
-        half_extent=(d / 2, w / 2, top / 2),
+        box_bounds(fx, cy, (d, w, base_t), z0),
         density=1200,
         damping=0.05,
         frictionloss=0.08,
@@ -286,19 +209,13 @@ def make_faucet(rng: np.random.Generator) -> ArticulatedSpec:
     paddle = box("lever", (bx - lever / 2, cy, pivot[2]), (lever / 2, 0.017, 0.006), "part")
     cap = cylinder("cap", pivot, 0.014, 0.02, "y", "part")
     chrome = fixed((*[float(v) for v in rng.uniform(0.7, 0.85, 3)], 1.0), 0.9)
-    return ArticulatedSpec(
-        kind="faucet",
-        joint_type="hinge",
-        axis=(0.0, 1.0, 0.0),
-        anchor=pivot,
-        joint_range=(0.0, 0.8),
-        suction_point=(bx - 0.7 * lever, cy, pivot[2] + 0.006),
-        suction_normal=(0.0, 0.0, 1.0),
-        static=tuple(static),
-        part=in_part_frame([paddle, cap], pivot),
-        materials=(("body", chrome), ("part", chrome), ("deck", material(rng, "ceramic"))),
-        center=(fx + 0.1, cy, pivot[2] / 2),
-        half_extent=(0.1, 0.16, pivot[2] / 2),
+    suction = ((bx - 0.7 * lever, cy, pivot[2] + 0.006), UP)
+    part = part_on_joint("hinge", pivot, ACROSS, 0.8, [paddle, cap], suction)
+    return part.spec(
+        "faucet",
+        static,
+        (("body", chrome), ("part", chrome), ("deck", material(rng, "ceramic"))),
+        ((fx + 0.1, cy, pivot[2] / 2), (0.1, 0.16, pivot[2] / 2)),
         density=2000,
         damping=0.02,
         frictionloss=0.01,

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from rt_grasp_ros.sim.mechanism import ArticulatedSpec, Shape
+from rt_grasp_ros.sim.mechanism import ArticulatedSpec
+from rt_grasp_ros.sim.moving import (
+    ACROSS,
+    UP,
+    Bar,
+    Knob,
+    box_bounds,
+    drawer,
+    part_on_joint,
+    side_hinged,
+    top_hinged,
+)
 from rt_grasp_ros.sim.parts import (
     GAP,
     WALL,
@@ -17,8 +28,6 @@ from rt_grasp_ros.sim.parts import (
     cylinder,
     fixed,
     handle_material,
-    in_part_frame,
-    knob,
     material,
     shell,
 )
@@ -34,38 +43,15 @@ def make_drawer(rng: np.random.Generator) -> ArticulatedSpec:
     """
     d, w, h = rng.uniform(0.2, 0.24), rng.uniform(0.24, 0.3), rng.uniform(0.14, 0.18)
     fx, cy, z0 = rng.uniform(0.56, 0.61), rng.uniform(-0.04, 0.04), rng.uniform(0.06, 0.08)
-    face = fx - 2 * T - 0.001  # the closed drawer front sits just outside the shell
-    inner_w, inner_h, depth = w / 2 - WALL - 0.003, h / 2 - WALL - 0.003, d - 2 * WALL
-    low = z0 + WALL + 0.002  # the drawer's sides and back clear the shell's bottom
-    part = [
-        box("front", (fx - T - 0.001, cy, z0 + h / 2), (T, w / 2 - 0.002, h / 2 - 0.002), "part"),
-        box("bottom", (fx + depth / 2, cy, low + T), (depth / 2, inner_w, T), "part"),
-        box(
-            "back", (fx + depth - T, cy, low + inner_h * 0.6), (T, inner_w, inner_h * 0.6), "part"
-        ),
-    ]
-    for k, s in enumerate((-1, 1)):
-        center = (fx + depth / 2, cy + s * (inner_w - T), low + inner_h * 0.6)
-        part.append(box(f"side{k}", center, (depth / 2, T, inner_h * 0.6), "part"))
     length = rng.uniform(0.06, 0.09)
-    handle = bar_handle("handle", (face, cy, z0 + h / 2), (-1, 0, 0), (0, 0, 1), length, 0.022)
-    plinth = box("plinth", (fx + d / 2 + 0.01, cy, z0 / 2), (d / 2 - 0.01, w / 2 - 0.01, z0 / 2))
     side = 1 if rng.random() < 0.5 else -1
-    return ArticulatedSpec(
-        kind="drawer",
-        joint_type="slide",
-        axis=(-1.0, 0.0, 0.0),
-        anchor=(fx, cy, z0),
-        joint_range=(0.0, 0.16),
-        suction_point=(face, cy + side * (w / 2 - 0.05), z0 + h / 2),
-        suction_normal=(-1.0, 0.0, 0.0),
-        static=(*shell(fx, cy, (d, w, h), "front", z0), plinth),
-        part=in_part_frame(part + handle.shapes, (fx, cy, z0)),
-        materials=_wooden(rng),
-        center=(fx + d / 2, cy, (z0 + h) / 2),
-        half_extent=(d / 2, w / 2, (z0 + h) / 2),
-        handle_center=handle.center,
-        grasp_rotation=handle.rotation,
+    part = drawer(fx, cy, z0, (d, w, h), length, side * (w / 2 - 0.05))
+    plinth = box("plinth", (fx + d / 2 + 0.01, cy, z0 / 2), (d / 2 - 0.01, w / 2 - 0.01, z0 / 2))
+    return part.spec(
+        "drawer",
+        (*shell(fx, cy, (d, w, h), "front", z0), plinth),
+        _wooden(rng),
+        box_bounds(fx, cy, (d, w, h), z0),
         damping=3.0,
         frictionloss=0.5,
         armature=0.05,
@@ -106,43 +92,29 @@ def _front_door(
     density: float = 600.0,
     z0: float = 0.0,
 ) -> ArticulatedSpec:
+    """A cabinet (on a stand where ``z0`` > 0) with a side-hinged door (and a dial on it)."""
     d, w, h = size
     sign = 1 if rng.random() < 0.5 else -1  # +1: hinge on the left (-y) edge
-    hinge = (fx - WALL, cy - sign * w / 2, z0)
-    face = hinge[0] - thickness
-    t = thickness / 2
-
-    def across(dist: float) -> float:  # y of a point ``dist`` from the hinge along the door
-        return hinge[1] + sign * dist
-
-    mid = z0 + h / 2
-    panel = box("panel", (hinge[0] - t, across(w / 2), mid), (t, w / 2 - 0.002, h / 2 - 0.002))
-    handle = bar_handle("handle", (face, across(w - 0.045), mid), (-1, 0, 0), (0, 0, 1), 0.08)
-    part = [Shape(panel.name, "box", panel.size, panel.pos, "part"), *handle.shapes]
+    part = side_hinged(
+        "panel",
+        (fx - WALL, cy - sign * w / 2, z0),
+        sign,
+        (thickness, w, h),
+        suction=(w - 0.09, (0.42 if dial else 0.5) * h),
+        bar=Bar(w - 0.045, h / 2, 0.08),
+        knobs=(Knob("dial", w / 2, 0.7 * h, 0.025, 0.015),) if dial else (),
+    )
     static = list(shell(fx, cy, (d, w, h), "front", z0))
-    if dial:
-        part += knob("dial", (face, across(w / 2), z0 + 0.7 * h), (-1, 0, 0), 0.025, 0.015)
     if z0 > 0:
         static.append(box("stand", (fx + d / 2, cy, z0 / 2), (d / 2, w / 2, z0 / 2)))
-    return ArticulatedSpec(
-        kind=kind,
-        joint_type="hinge",
-        axis=(0.0, 0.0, float(sign)),
-        anchor=hinge,
-        joint_range=(0.0, 1.6),
-        suction_point=(face, across(w - 0.09), z0 + (0.42 if dial else 0.5) * h),
-        suction_normal=(-1.0, 0.0, 0.0),
-        static=tuple(static),
-        part=in_part_frame(part, hinge),
-        materials=materials,
-        center=(fx + d / 2, cy, (z0 + h) / 2),
-        half_extent=(d / 2, w / 2, (z0 + h) / 2),
-        handle_center=handle.center,
-        grasp_rotation=handle.rotation,
+    return part.spec(
+        kind,
+        static,
+        materials,
+        box_bounds(fx, cy, (d, w, h), z0),
         density=density,
         damping=1.0 if dial else 0.3,
         frictionloss=0.2 if dial else 0.05,
-        extra={"hinge": "left" if sign > 0 else "right"},
     )
 
 
@@ -150,25 +122,23 @@ def make_lid(rng: np.random.Generator) -> ArticulatedSpec:
     """A box whose lid is hinged along its back edge, with a bar handle on top at the front."""
     d, w, h = rng.uniform(0.14, 0.18), rng.uniform(0.16, 0.22), rng.uniform(0.07, 0.1)
     fx, cy = rng.uniform(0.44, 0.5), rng.uniform(-0.04, 0.04)
-    hinge = (fx + d, cy, h)
     top = h + WALL
     panel = box("panel", (fx + d / 2, cy, h + T), (d / 2 + 0.004, w / 2 + 0.004, T), "part")
-    handle = bar_handle("handle", (fx + 0.03, cy, top), (0, 0, 1), (0, 1, 0), 0.08, 0.022)
-    return ArticulatedSpec(
-        kind="lid",
-        joint_type="hinge",
-        axis=(0.0, 1.0, 0.0),
-        anchor=hinge,
-        joint_range=(0.0, 1.6),
-        suction_point=(fx + d / 2 - 0.01, cy + w / 4, top),
-        suction_normal=(0.0, 0.0, 1.0),
-        static=tuple(shell(fx, cy, (d, w, h), "top")),
-        part=in_part_frame([panel, *handle.shapes], hinge),
-        materials=_wooden(rng),
-        center=(fx + d / 2, cy, h / 2),
-        half_extent=(d / 2, w / 2, h / 2),
-        handle_center=handle.center,
-        grasp_rotation=handle.rotation,
+    handle = bar_handle("handle", (fx + 0.03, cy, top), UP, (0, 1, 0), 0.08, 0.022)
+    part = part_on_joint(
+        "hinge",
+        (fx + d, cy, h),
+        ACROSS,
+        1.6,
+        [panel, *handle.shapes],
+        ((fx + d / 2 - 0.01, cy + w / 4, top), UP),
+        handle,
+    )
+    return part.spec(
+        "lid",
+        shell(fx, cy, (d, w, h), "top"),
+        _wooden(rng),
+        box_bounds(fx, cy, (d, w, h)),
         damping=0.05,
         frictionloss=0.02,
         armature=0.005,
@@ -179,28 +149,15 @@ def make_storage_flap(rng: np.random.Generator) -> ArticulatedSpec:
     """A storage box on a shelf whose front flap hangs from a hinge along its top edge."""
     d, w, h = rng.uniform(0.2, 0.26), rng.uniform(0.24, 0.32), rng.uniform(0.18, 0.22)
     fx, cy, z0 = rng.uniform(0.55, 0.6), rng.uniform(-0.04, 0.04), rng.uniform(0.04, 0.07)
-    hinge = (fx - GAP, cy, z0 + h)
-    flap = box("flap", (hinge[0] - T, cy, z0 + h / 2), (T, w / 2 - 0.002, h / 2 - 0.002), "part")
-    part = [flap, *knob("knob", (hinge[0] - WALL, cy, z0 + 0.035), (-1, 0, 0), 0.012, 0.025)]
-    shelf = box("shelf", (fx + d / 2, cy, z0 / 2), (d / 2 + 0.02, w / 2 + 0.02, z0 / 2), "shelf")
     side = 1 if rng.random() < 0.5 else -1
-    return ArticulatedSpec(
-        kind="storage_flap",
-        joint_type="hinge",
-        axis=(0.0, 1.0, 0.0),
-        anchor=hinge,
-        joint_range=(0.0, 1.4),
-        suction_point=(hinge[0] - WALL, cy + side * w / 4, z0 + 0.05),
-        suction_normal=(-1.0, 0.0, 0.0),
-        static=(*shell(fx, cy, (d, w, h), "front", z0), shelf),
-        part=in_part_frame(part, hinge),
-        materials=(
-            *_plastic(rng),
-            ("handle", handle_material(rng)),
-            ("shelf", material(rng, "wood")),
-        ),
-        center=(fx + d / 2, cy, (z0 + h) / 2),
-        half_extent=(d / 2, w / 2, (z0 + h) / 2),
+    knob = Knob("knob", 0.0, 0.035, 0.012, 0.025)
+    part = top_hinged("flap", (fx - GAP, cy, z0 + h), (WALL, w, h), (side * w / 4, 0.05), (knob,))
+    shelf = box("shelf", (fx + d / 2, cy, z0 / 2), (d / 2 + 0.02, w / 2 + 0.02, z0 / 2), "shelf")
+    return part.spec(
+        "storage_flap",
+        (*shell(fx, cy, (d, w, h), "front", z0), shelf),
+        (*_plastic(rng), ("handle", handle_material(rng)), ("shelf", material(rng, "wood"))),
+        box_bounds(fx, cy, (d, w, h), z0),
         density=400,
         damping=0.1,
         frictionloss=0.02,
@@ -220,19 +177,16 @@ def make_sliding_door(rng: np.random.Generator) -> ArticulatedSpec:
     pull_y = panel_y - sign * (w / 4 - 0.035)
     # A deep pull keeps the arm, which reaches it from the side, clear of the cabinet's front.
     pull = box("pull", (face - 0.035, pull_y, h / 2), (0.035, 0.01, 0.035), "handle")
-    return ArticulatedSpec(
-        kind="sliding_door",
-        joint_type="slide",
-        axis=(0.0, -float(sign), 0.0),
-        anchor=(x_panel, panel_y, 0.0),
-        joint_range=(0.0, w / 2 - 0.03),
-        suction_point=(face - 0.05, pull_y - sign * 0.01, h / 2),
-        suction_normal=(0.0, -float(sign), 0.0),
-        static=(*shell(fx, cy, (d, w, h), "front"), fixed_panel),
-        part=in_part_frame([panel, pull], (x_panel, panel_y, 0.0)),
-        materials=_wooden(rng),
-        center=(fx + d / 2, cy, h / 2),
-        half_extent=(d / 2, w / 2, h / 2),
+    axis = (0.0, -float(sign), 0.0)
+    suction = ((face - 0.05, pull_y - sign * 0.01, h / 2), axis)
+    part = part_on_joint(
+        "slide", (x_panel, panel_y, 0.0), axis, w / 2 - 0.03, [panel, pull], suction
+    )
+    return part.spec(
+        "sliding_door",
+        (*shell(fx, cy, (d, w, h), "front"), fixed_panel),
+        _wooden(rng),
+        box_bounds(fx, cy, (d, w, h)),
         damping=2.0,
         frictionloss=0.3,
         armature=0.05,
@@ -256,26 +210,20 @@ def make_sliding_window(rng: np.random.Generator) -> ArticulatedSpec:
         static.append(box(f"jamb{k}", jamb, (depth / 2, 0.01, hw / 2)))
     sash_h, x_sash = hw / 2 - sill, cx - 0.012
     z_mid = sill + sash_h / 2
-    part = [
+    face = x_sash - 0.016
+    sash = [
         box("glass", (x_sash, cy, z_mid), (0.008, wd / 2 - 0.022, sash_h / 2 - 0.002), "glass"),
         box("rail", (x_sash - 0.004, cy, sill + 0.02), (0.012, wd / 2 - 0.022, 0.018), "part"),
+        # A long lift keeps the arm, which reaches down onto it, in front of the frame's head.
+        box("lift", (face - 0.055, cy, sill + 0.03), (0.055, 0.03, 0.006), "handle"),
     ]
-    face = x_sash - 0.016
-    # A long lift keeps the arm, which reaches down onto it, in front of the frame's head.
-    lift = box("lift", (face - 0.055, cy, sill + 0.03), (0.055, 0.03, 0.006), "handle")
-    return ArticulatedSpec(
-        kind="sliding_window",
-        joint_type="slide",
-        axis=(0.0, 0.0, 1.0),
-        anchor=(x_sash, cy, sill),
-        joint_range=(0.0, sash_h - 0.03),
-        suction_point=(face - 0.09, cy, sill + 0.036),
-        suction_normal=(0.0, 0.0, 1.0),
-        static=tuple(static),
-        part=in_part_frame([*part, lift], (x_sash, cy, sill)),
-        materials=(*_wooden(rng), ("glass", fixed((0.6, 0.75, 0.85, 1.0), 0.9))),
-        center=(cx, cy, hw / 2),
-        half_extent=(depth / 2, wd / 2, hw / 2),
+    suction = ((face - 0.09, cy, sill + 0.036), UP)
+    part = part_on_joint("slide", (x_sash, cy, sill), UP, sash_h - 0.03, sash, suction)
+    return part.spec(
+        "sliding_window",
+        static,
+        (*_wooden(rng), ("glass", fixed((0.6, 0.75, 0.85, 1.0), 0.9))),
+        ((cx, cy, hw / 2), (depth / 2, wd / 2, hw / 2)),
         damping=2.0,
         frictionloss=0.3,
         armature=0.05,
@@ -287,22 +235,15 @@ def make_trash_can(rng: np.random.Generator) -> ArticulatedSpec:
     """A round bin whose lid is hinged at the back, with a lip at the front."""
     r, hc = rng.uniform(0.09, 0.12), rng.uniform(0.16, 0.22)
     cx, cy = rng.uniform(0.55, 0.6), rng.uniform(-0.04, 0.04)
-    hinge = (cx + r, cy, hc)
     lid = cylinder("lid", (cx, cy, hc + 0.006), r + 0.005, 0.006, "z", "part")
     lip = box("lip", (cx - r - 0.01, cy, hc + 0.004), (0.014, 0.03, 0.004), "part")
-    return ArticulatedSpec(
-        kind="trash_can",
-        joint_type="hinge",
-        axis=(0.0, 1.0, 0.0),
-        anchor=hinge,
-        joint_range=(0.0, 1.5),
-        suction_point=(cx - 0.45 * r, cy, hc + 0.012),
-        suction_normal=(0.0, 0.0, 1.0),
-        static=(cylinder("bin", (cx, cy, hc / 2), r, hc / 2, "z", "body"),),
-        part=in_part_frame([lid, lip], hinge),
-        materials=_plastic(rng),
-        center=(cx, cy, hc / 2),
-        half_extent=(r, r, hc / 2),
+    suction = ((cx - 0.45 * r, cy, hc + 0.012), UP)
+    part = part_on_joint("hinge", (cx + r, cy, hc), ACROSS, 1.5, [lid, lip], suction)
+    return part.spec(
+        "trash_can",
+        (cylinder("bin", (cx, cy, hc / 2), r, hc / 2, "z", "body"),),
+        _plastic(rng),
+        ((cx, cy, hc / 2), (r, r, hc / 2)),
         density=500,
         damping=0.05,
         frictionloss=0.02,
@@ -320,21 +261,14 @@ def make_toilet(rng: np.random.Generator) -> ArticulatedSpec:
         box("tank", (tank_x + 0.05, cy, hb + 0.06), (0.05, rb * 1.1, 0.14), "body"),
         box("neck", (cx + rb, cy, hb - 0.01), (0.03, rb * 0.5, 0.01)),
     ]
-    hinge = (cx + rb + 0.004, cy, hb + 0.005)
     lid = cylinder("lid", (cx, cy, hb + 0.011), rb, 0.006, "z", "part")
-    return ArticulatedSpec(
-        kind="toilet",
-        joint_type="hinge",
-        axis=(0.0, 1.0, 0.0),
-        anchor=hinge,
-        joint_range=(0.0, 1.4),
-        suction_point=(cx - 0.45 * rb, cy, hb + 0.017),
-        suction_normal=(0.0, 0.0, 1.0),
-        static=tuple(static),
-        part=in_part_frame([lid], hinge),
-        materials=(("body", material(rng, "ceramic")), ("part", material(rng, "ceramic"))),
-        center=(cx + 0.05, cy, (hb + 0.2) / 2),
-        half_extent=(rb + 0.05, rb * 1.1, (hb + 0.2) / 2),
+    suction = ((cx - 0.45 * rb, cy, hb + 0.017), UP)
+    part = part_on_joint("hinge", (cx + rb + 0.004, cy, hb + 0.005), ACROSS, 1.4, [lid], suction)
+    return part.spec(
+        "toilet",
+        static,
+        (("body", material(rng, "ceramic")), ("part", material(rng, "ceramic"))),
+        ((cx + 0.05, cy, (hb + 0.2) / 2), (rb + 0.05, rb * 1.1, (hb + 0.2) / 2)),
         density=900,
         damping=0.05,
         frictionloss=0.02,

@@ -109,12 +109,21 @@ class FrankaArm:
             if config.realtime == "enforce"
             else self.franky.RealtimeConfig.Ignore
         )
+        policy = _scheduling()
         try:
             self.robot = self.franky.Robot(config.address, realtime_config=mode)
         except Exception as exc:  # noqa: BLE001 - libfranka's text goes to the caller
             raise FrankaError(
                 f"cannot connect to the robot at {config.address}: {type(exc).__name__}: {exc}"
             ) from None
+        finally:
+            # libfranka's Robot() moves the *calling* thread to SCHED_FIFO 99 (whenever it
+            # may, realtime "ignore" too) for a control loop that would run in it; franky runs
+            # the loop in a thread of its own (asynchronous motions), so the caller, here the
+            # ROS executor's thread, would spin at realtime priority and starve the state
+            # timer, the target thread and the other processes (measured: current_pose gaps
+            # of 0.5-1.1 s, targets applied late). Give the caller its policy back.
+            _restore_scheduling(policy)
         self._lock = threading.Lock()
         self._motion = None
         self._ik_seed = None
@@ -263,6 +272,26 @@ class FrankaArm:
             self.robot.join_motion(timeout)
         except Exception:  # noqa: BLE001 - stopping a motion that failed raises its error
             pass
+
+
+def _scheduling():
+    """Return this thread's (scheduling policy, priority), or None where unsupported."""
+    import os
+
+    try:
+        return os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+    except (AttributeError, OSError):
+        return None
+
+
+def _restore_scheduling(policy) -> None:
+    """Set this thread's scheduling back to ``policy`` (from :func:`_scheduling`)."""
+    import os
+
+    if policy is None or _scheduling() == policy:
+        return
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, policy[0], os.sched_param(policy[1]))
 
 
 class FrankaHand:

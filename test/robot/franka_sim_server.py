@@ -28,6 +28,15 @@ def fr3_model(folder: Path) -> Path:
     assets = Path(spec.origin).resolve().parent / "assets"
     text = (assets / "fr3.xml").read_text()
     text = text.replace('meshdir="assets"', f'meshdir="{assets / "meshes"}"')
+    # franka-sim reports the pose (O_T_EE), velocity and Jacobian of the body named link7 as the
+    # flange's; the real flange, where libfranka's model (built from the robot's URDF) puts it,
+    # is 0.107 m further along link7's z. Left so, the measured pose and the model's Jacobian
+    # (franky's impedance controller) describe points 0.107 m apart. Rename the link and give
+    # it a massless child "fr3_link7" at the flange: franka-sim then measures the real flange.
+    link7, hand = '<body name="fr3_link7" ', '<body name="hand" pos="0 0 0.107"'
+    if link7 in text and hand in text:
+        text = text.replace(link7, '<body name="fr3_link7_body" ', 1)
+        text = text.replace(hand, '<body name="fr3_link7" pos="0 0 0.107"/>\n' + hand, 1)
     path = folder / "fr3.xml"
     path.write_text(text)
     return path

@@ -184,9 +184,9 @@ def test_driver_serves_the_robot_interfaces_in_the_robots_frames(robot):
 
 
 @pytest.mark.xfail(
-    reason="measured 12-55 mm / up to 0.25 rad at the stage ends, franka-sim "
-    "(franky's 1 kHz torque impedance vs franka-sim's ~700 Hz loop on a loaded "
-    "machine): gains not tuned yet",
+    reason="3.3-5.4 mm at the pre-grasp (measured, 5 runs), 3.3-4.2 mm at the grasp: joint "
+    "friction holds franky's impedance (1000 N/m) a few mm short and the executor's 1 s "
+    "settle ends before its 4 mm tolerance; passes about 2 runs in 3",
     strict=False,
 )
 def test_execute_grasp_reaches_pre_grasp_and_grasp_and_holds_the_object(robot):
@@ -225,11 +225,6 @@ def test_an_unreachable_target_fails_as_unreachable(robot):
     assert "out of its reach" in result.message
 
 
-@pytest.mark.xfail(
-    reason="the result comes within 100 ms, but against franka-sim the arm kept "
-    "moving (231 mm in 0.3 s measured) after the hold target: not diagnosed yet",
-    strict=False,
-)
 def test_a_cancel_stops_the_arm(robot):
     result, _, latency = robot.run(a_goal(x=0.45, y=-0.1, z=0.2), cancel_at="pre_grasp")
     assert result.failure == "cancelled", result.message

@@ -210,11 +210,15 @@ else
 	PATH="$(VENV_ABS)/bin:$$PATH" ament_pep257 $(ROS_DIR) launch
 endif
 
-# Two pytest workers (pytest-xdist) share the tests; modules with an expensive module fixture
+# pytest-xdist workers share the tests; modules with an expensive module fixture
 # keep to one worker (xdist_group). Each worker runs torch on one thread (test/conftest.py), so
-# the two do not oversubscribe 2 cores; ROS tests reserve a domain per process
+# workers do not oversubscribe the cores; ROS tests reserve a domain per process
 # (test/ros/conftest.py).
-PYTEST_WORKERS ?= 2
+# One worker by default: every ROS stack test runs sim, executor and planner nodes whose rclpy
+# MultiThreadedExecutors each spin a core (measured: 100 % against 13 % single-threaded), and two
+# such stacks at once on 2 cores starved each other past their bounds. `PYTEST_WORKERS=2` halves
+# the time on a machine with cores to spare.
+PYTEST_WORKERS ?= 1
 pytest: setup
 ifeq ($(ROS_FROM),none)
 	@echo "running the tests that need no ROS (pytest -m \"not ros\"): $(NO_ROS_REASON)"

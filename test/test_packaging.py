@@ -593,7 +593,7 @@ def test_make_demo_without_ros_on_python_3_12_runs_the_demo_in_process(tmp_path)
 
 def test_make_test_without_ros_runs_the_tests_that_need_no_ros(tmp_path):
     out = make_dry_run(tmp_path, "test", f"SYSTEM_PYTHON={fake_python(tmp_path, PY312)}")
-    assert 'pytest -n 2 --dist loadgroup -m "not ros and not franka_sim"' in out
+    assert 'pytest -n 1 --dist loadgroup -m "not ros and not franka_sim"' in out
     assert "running the tests that need no ROS" in out
     assert "ruff check ." in out and "cmake" not in out
     assert "PATH=" not in out.split("ruff check .", 1)[1]  # no venv ament tools assumed

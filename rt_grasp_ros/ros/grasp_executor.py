@@ -56,7 +56,7 @@ class GraspExecutorNode(Node):
         bounds = MotionBounds(
             clock_timeout=declare(self, 'clock_timeout', 5.0, "wall-clock s the robot's clock "
                                   'may stand still during a wait', wall),
-            state_timeout=declare(self, 'state_timeout', 2.0, 'wall-clock s without a '
+            state_timeout=declare(self, 'state_timeout', 5.0, 'wall-clock s without a '
                                   'current_pose during a wait', wall),
             server_timeout=declare(self, 'server_timeout', 2.0, 'wall-clock s for the gripper '
                                    'or vacuum action server to appear', wall),

@@ -63,7 +63,7 @@ class MotionBounds:
     """
 
     clock_timeout: float = 5.0
-    state_timeout: float = 2.0
+    state_timeout: float = 5.0
     server_timeout: float = 2.0
     result_timeout: float = 10.0
 

@@ -31,7 +31,15 @@ from rt_grasp_ros.transforms import Pose, top_down_rotation  # noqa: E402
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 HOME = Pose([0.45, 0.0, 0.35], top_down_rotation(0.0))
-BOUNDS = ("-p", "clock_timeout:=1.0", "-p", "state_timeout:=1.0", "-p", "server_timeout:=1.0")
+STALL = 3.0  # the clock and state bounds here: above the stalls a loaded 2-core machine shows
+BOUNDS = (
+    "-p",
+    f"clock_timeout:={STALL}",
+    "-p",
+    f"state_timeout:={STALL}",
+    "-p",
+    "server_timeout:=1.0",
+)
 MARGIN = 4.0  # s on top of a bound: CI runs these beside other tests on 2 cores
 
 
@@ -157,10 +165,10 @@ def test_a_stalled_clock_ends_the_goal_with_timeout_within_the_bound(
     run.wait_stage(spin_until, "pre_grasp")
     toy_robot.ticking = False  # /clock still arrives, but time stands still
     stalled = time.monotonic()
-    result = run.result(spin_until, timeout=10.0)
+    result = run.result(spin_until, timeout=15.0)
     assert result.failure == "timeout" and "clock" in result.message, result.message
     assert result.stage == "pre_grasp"
-    assert run.t_result - stalled < 1.0 + MARGIN  # clock_timeout + a margin
+    assert run.t_result - stalled < STALL + MARGIN  # clock_timeout + a margin
 
 
 def test_a_robot_that_stops_publishing_ends_the_goal_with_timeout(
@@ -173,7 +181,7 @@ def test_a_robot_that_stops_publishing_ends_the_goal_with_timeout(
     dead = time.monotonic()
     result = run.result(spin_until, timeout=10.0)
     assert result.failure == "timeout", result.message
-    assert run.t_result - dead < 1.0 + MARGIN  # the clock or the state bound, the first
+    assert run.t_result - dead < STALL + MARGIN  # the clock or the state bound, the first
 
 
 def test_cancel_takes_effect_within_200_ms_even_while_the_clock_stands_still(
@@ -278,7 +286,7 @@ def test_a_sim_killed_mid_goal_ends_it_with_timeout_within_the_bound(
     killed = time.monotonic()
     result = run.result(spin_until, timeout=10.0)
     assert result.failure == "timeout", result.message
-    assert run.t_result - killed < 1.0 + MARGIN
+    assert run.t_result - killed < STALL + MARGIN
 
 
 def test_width_release_and_retreat_do_what_the_action_promises(

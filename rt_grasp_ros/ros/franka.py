@@ -140,12 +140,7 @@ class FrankaNode(Node):
         joints.header.stamp = stamp
         self.pub_joints.publish(joints)
         self.pub_pose.publish(conv.pose_stamped_to_msg(state.tcp, self.base_frame, stamp))
-        wrench = WrenchStamped()
-        wrench.header.stamp, wrench.header.frame_id = stamp, self.base_frame
-        f = wrench.wrench.force
-        t = wrench.wrench.torque
-        f.x, f.y, f.z, t.x, t.y, t.z = (float(v) for v in state.wrench)
-        self.pub_wrench.publish(wrench)
+        self.pub_wrench.publish(conv.wrench_to_msg(state.wrench, self.base_frame, stamp))
 
     def on_error(self, text):
         """Log and publish a libfranka error; recover by itself with auto_recover."""

@@ -74,6 +74,7 @@ class GraspExecutorNode(Node):
                     'stream (a pose controller: franka_ros2, crisp) or trajectory (the sim)',
                     one_of(*TARGET_MODES), ' or '.join(TARGET_MODES)),
             bounds, callback_group=group)
+        self.ros_motion = self.motion
         if backend == 'moveit':  # only imported where moveit_py is (choose_backend checked)
             from rt_grasp_ros.ros.moveit_backend import make_moveit_motion
 
@@ -84,6 +85,11 @@ class GraspExecutorNode(Node):
                      goal_callback=self.on_goal, cancel_callback=self.on_cancel,
                      callback_group=group)
         self.get_logger().info(f'ready: {gripper} gripper, base frame {self.base_frame}')
+
+    def destroy_node(self):
+        """Stop the robot state listener, then destroy the node."""
+        self.ros_motion.close()
+        super().destroy_node()
 
     def validate(self, goal):
         """Return the goal's target and config; RtGraspError says what is wrong."""

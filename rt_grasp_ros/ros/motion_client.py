@@ -33,6 +33,7 @@ from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.interfaces import gripper_command_action
 from rt_grasp_ros.ros.qos import COMMAND, STATE_READER
+from rt_grasp_ros.ros.state_listener import StateListener
 from rt_grasp_ros.skills.motion import (
     CancelledError,
     GripperError,
@@ -126,15 +127,13 @@ class RosMotion:
         self.pub_target = node.create_publisher(PoseStamped, 'target_pose', COMMAND)
         self.pub_path = node.create_publisher(MultiDOFJointTrajectory, 'target_trajectory',
                                               COMMAND)
-        node.create_subscription(PoseStamped, 'current_pose', self._on_pose, STATE_READER,
-                                 callback_group=callback_group)
-        node.create_subscription(JointState, 'joint_states', self._on_joints, STATE_READER,
-                                 callback_group=callback_group)
+        # the control-rate state on a node and thread of its own (see state_listener)
+        self.state = StateListener(node)
+        self.state.subscribe(PoseStamped, 'current_pose', self._on_pose, STATE_READER)
+        self.state.subscribe(JointState, 'joint_states', self._on_joints, STATE_READER)
         self._wrench = np.zeros(6)
-        node.create_subscription(WrenchStamped, 'external_wrench', self._on_wrench, STATE_READER,
-                                 callback_group=callback_group)
-        node.create_subscription(VacuumState, 'vacuum_gripper/state', self._on_vacuum,
-                                 STATE_READER, callback_group=callback_group)
+        self.state.subscribe(WrenchStamped, 'external_wrench', self._on_wrench, STATE_READER)
+        self.state.subscribe(VacuumState, 'vacuum_gripper/state', self._on_vacuum, STATE_READER)
         # A driver that checks reachability (the franka node) echoes a target it refused.
         node.create_subscription(PoseStamped, 'target_refused', self._on_refused, COMMAND,
                                  callback_group=callback_group)
@@ -143,6 +142,10 @@ class RosMotion:
         self.gripper = ActionClient(node, self.gripper_type, gripper_action,
                                     callback_group=callback_group)
         self.vacuum = ActionClient(node, Vacuum, vacuum_action, callback_group=callback_group)
+
+    def close(self) -> None:
+        """Stop the state listener's thread and destroy its node."""
+        self.state.destroy()
 
     # -- state from topics ------------------------------------------------------------------
 

@@ -70,5 +70,6 @@ def test_ros_motion_reads_the_external_wrench_in_the_base_frame(ros_node, spin_u
             executor.spin_once(timeout_sec=0.05)
         assert np.allclose(motion.wrench(), wrench)
     finally:
+        motion.close()
         executor.shutdown()
         robot.destroy_node()

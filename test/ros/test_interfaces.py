@@ -147,6 +147,7 @@ def test_field_layouts():
     }
     assert ContactPose.get_fields_and_field_types() == {
         "pose": "geometry_msgs/PoseStamped",
+        "pose_camera": "geometry_msgs/PoseStamped",
         "up": "geometry_msgs/Vector3",
         "forward": "geometry_msgs/Vector3",
         "u": "double",
@@ -154,6 +155,7 @@ def test_field_layouts():
         "depth": "double",
         "category": "string",
         "reasoning": "string",
+        "chain": "sequence<string>",
         "answer": "string",
     }
     assert PlanGrasp.Request.get_fields_and_field_types() == {

@@ -198,6 +198,7 @@ def test_field_layouts():
         "n_objects": "uint32",
         "view": "int32",
         "gripper": "string",
+        "articulated": "string",
     }
     assert ResetScene.Request().view == -1
     assert ResetScene.Response.get_fields_and_field_types()["stamp"] == "builtin_interfaces/Time"

@@ -5,14 +5,12 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from rt_grasp_ros.errors import AnswerParseError, RtGraspError
+from rt_grasp_ros.manip.answers import ContactSpec
 from rt_grasp_ros.manip.contact import BIN, ContactPose, parse_contact
+from rt_grasp_ros.manip.tasks import load_task_formats
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.transforms import Pose
-
-TEMPLATE = (
-    "The contact point is ({x}, {y}), the gripper up direction is {up}, and forward is {forward}."
-)
 
 
 def camera() -> PinholeCamera:
@@ -60,7 +58,7 @@ def test_text_uses_bins_of_0_02_and_parses_back():
     assert (x, y) == (140, 110)
     assert all(-50 <= v <= 50 for v in (*up, *forward))
     assert up == tuple(round(v / BIN) for v in c.up)
-    text = c.to_text(TEMPLATE)
+    text = ContactSpec(load_task_formats(), 336, 336).render(c)
     assert text.startswith("The contact point is (140, 110), the gripper up direction is (")
     back = parse_contact(text)
     assert (back.x, back.y) == (140, 110)

@@ -12,11 +12,14 @@ what is decoded is what was trained.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rt_grasp_ros.errors import AnswerParseError
+import numpy as np
+
+from rt_grasp_ros.errors import AnswerParseError, ConfigError
 from rt_grasp_ros.manip.contact import MAX_BIN, ContactPose, parse_contact
 from rt_grasp_ros.manip.tasks import TaskFormats, pose_answer, pose_values
 from rt_grasp_ros.prompts.parser import mentioned_category
@@ -31,6 +34,14 @@ from rt_grasp_ros.prompts.spec import (
 _FIELD = re.compile(r"\{(\w+)\}")
 _BIN = rf"-?(?:{MAX_BIN}|[1-4]?\d)"  # -50 .. 50 (MAX_BIN = 50)
 _NONZERO_BIN = rf"-?(?:{MAX_BIN}|[1-4]\d|[1-9])"
+
+
+_BINS = frozenset(range(-MAX_BIN, MAX_BIN + 1))
+
+
+def _completions(digits: str) -> frozenset[int]:
+    """The bins whose text starts with ``digits`` (``-`` alone: the negative ones and -0)."""
+    return frozenset(b for b in _BINS if str(b).startswith(digits) or (digits == "-" and b == 0))
 
 
 def direction_pattern() -> str:
@@ -61,6 +72,19 @@ class ContactSpec(AnswerSpec):
     width: int
     height: int
     opener: str | None = None
+
+    def __post_init__(self) -> None:
+        order = _FIELD.findall(self.formats.pose.answer)
+        brackets = _FIELD.sub("", self.formats.pose.answer).count("(")
+        if order != ["x", "y", "up", "forward"] or brackets != 1:
+            raise ConfigError(
+                "tasks.yaml pose.answer must hold ({x}, {y}), {up}, {forward} once each in this "
+                f"order and no other '(' (the parser reads them so), got {order}"
+            )
+        if self.width < 1 or self.height < 1:
+            raise ConfigError(
+                f"ContactSpec image size must be positive, got {self.width}x{self.height}"
+            )
 
     def render(self, value: ContactPose, reasoning: str | None = None) -> str:
         """The training tasks' pose answer (:func:`~rt_grasp_ros.manip.tasks.pose_answer`)."""
@@ -95,6 +119,22 @@ class ContactSpec(AnswerSpec):
     def chars(self) -> frozenset[str]:
         """The template's text, digits and ``-``."""
         return literal_chars(self.formats.pose.answer) | DIGITS | frozenset("-(), ")
+
+    def admits(self, partial: str) -> bool:
+        """Whether the forward direction written so far can end not parallel to up."""
+        opens = [i for i, c in enumerate(partial) if c == "("]
+        if len(opens) < 3:  # the pair, up, forward
+            return True
+        up = [int(v) for v in partial[opens[1] + 1 : partial.index(")", opens[1])].split(", ")]
+        written = partial[opens[2] + 1 :]
+        done = ")" in written
+        parts = [v.strip() for v in written.split(")")[0].split(",")]
+        options = [{int(v)} for v in parts[:-1]]
+        options.append({int(parts[-1])} if done else _completions(parts[-1]))
+        options += [_BINS] * (3 - len(options))
+        if np.prod([len(o) for o in options]) > 2 * MAX_BIN + 2:
+            return True  # more completions than a line through the origin can hold
+        return any(any(f) and np.any(np.cross(f, up)) for f in itertools.product(*options))
 
     def to_json(self, value: ContactPose) -> dict[str, Any]:
         """Pixel and directions (camera optical frame)."""

@@ -83,6 +83,14 @@ class AnswerSpec(ABC):
     def chars(self) -> frozenset[str]:
         """The characters the constrained part is made of."""
 
+    def admits(self, partial: str) -> bool:
+        """Whether a prefix of the constrained part can still be completed into a valid answer.
+
+        For what the pattern cannot say (two directions that must not be parallel); called on
+        prefixes the pattern accepts. By default every such prefix can.
+        """
+        return True
+
     def to_json(self, value: Any) -> Any:
         """``value`` in JSON-ready form."""
         return value

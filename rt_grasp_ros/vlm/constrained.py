@@ -139,6 +139,7 @@ class AnswerGrammar:
         self._by_first = _group(self._strings, lambda s: s[0])
         # At the start of the constrained part, leading spaces are dropped (SentencePiece drops
         # the first one when decoding; a byte-level "Ġ" keeps it).
+        self._spaces = [i for i, s in self._strings.items() if not s.strip(" ")]
         self._by_word = _group(
             {i: s for i, s in self._strings.items() if s.strip(" ")}, lambda s: s.lstrip(" ")[0]
         )
@@ -164,12 +165,14 @@ class AnswerGrammar:
                 return [self.eos]
         groups = self._by_first if stem else self._by_word
         ok = []
+        if not generated and remaining >= self.max_new_tokens:
+            ok += self._spaces  # the answer's first token may be a space alone (once)
         for first, tokens in groups.items():
             if not self.pattern.fullmatch(stem + first, partial=True):
                 continue
             for i, s in tokens.items():
                 text = stem + s if stem else s.lstrip(" ")
-                if self.pattern.fullmatch(text, partial=True):
+                if self.pattern.fullmatch(text, partial=True) and self.spec.admits(text):
                     ok.append(i)
         return ok or [self.eos]
 

@@ -84,3 +84,26 @@ def test_the_category_answer_names_a_category_and_what_it_stands_for():
     with pytest.raises(AnswerParseError, match="no known category"):
         spec.parse("The image features a spaceship.")
     assert len(text) <= spec.longest() and set(text) <= spec.chars()
+
+
+def test_the_grammar_check_keeps_forward_from_ending_parallel_to_up():
+    up = "(0, 0, 50)"
+    head = FORMATS.pose.answer.split("{forward}")[0].format(x=1, y=2, up=up)
+    assert SPEC.admits(head + "(")  # many completions left
+    assert not SPEC.admits(head + "(0, 0")  # only (0, 0, c): parallel to up, or all zeros
+    assert SPEC.admits(head + "(0, 1")
+    assert not SPEC.admits(head + "(0, 0, 7)")
+    skew = FORMATS.pose.answer.split("{forward}")[0].format(x=1, y=2, up="(8, 5, 50)")
+    assert not SPEC.admits(skew + "(8, 5, 50")  # nothing but 50 can follow, parallel
+    assert SPEC.admits(skew + "(8, 5, 5")  # 5 is parallel, but 50 is not
+    assert SPEC.admits(skew + "(8, 5, -")
+
+
+def test_a_template_the_parser_cannot_read_is_refused():
+    from dataclasses import replace
+
+    from rt_grasp_ros.errors import ConfigError
+
+    swapped = replace(FORMATS.pose, answer="Forward {forward}, up {up}, at ({x}, {y}).")
+    with pytest.raises(ConfigError, match=r"pose\.answer"):
+        ContactSpec(replace(FORMATS, pose=swapped), 10, 10)

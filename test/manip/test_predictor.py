@@ -23,31 +23,8 @@ from rt_grasp_ros.vlm.processing import (
     render,
     user_message,
 )
-from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny
 
 FORMATS = load_task_formats()
-
-
-def manip_corpus() -> list[str]:
-    """The task texts with every category's names (what a tokenizer for ManipLLM sees)."""
-    f = FORMATS
-    texts = [f.category.questions[0], f.reasoning.questions[0], f.pose.questions[0]]
-    texts.append(f.pose.answer.format(x=120, y=80, up="(1, -20, 45)", forward="(-3, 44, 20)"))
-    for names in f.names.values():
-        texts += [
-            f.category.answer.format(**names),
-            f.reasoning.questions[0].format(**names),
-            f.reasoning.answer.format(**names),
-        ]
-    return texts
-
-
-@pytest.fixture(scope="module", params=["llava", "qwen2_vl"])
-def tiny_manip(request, tmp_path_factory):
-    """A tiny untrained model of each family (SentencePiece and byte-level tokenizers)."""
-    out = tmp_path_factory.mktemp(f"tiny_manip_{request.param}")
-    build_tiny(TinySpec(family=request.param), manip_corpus(), out)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,15 @@ alone decodes to nothing and ``▁0`` to ``0``. Each token is therefore decoded 
 token and the anchor's own text removed. That table is built once per tokenizer
 (:func:`token_table`) and shared by every generation.
 
-Each step tries only the tokens made of the spec's characters, grouped by their first
-character: a group is tried only when its character continues the pattern, so at a literal
-stretch of the template one group of tokens is matched, not the vocabulary.
+Each step walks a prefix tree of the tokens made of the spec's characters: a prefix that cannot
+continue the pattern cuts off every token that starts with it, so a step tests the prefixes
+that can continue the answer, not the vocabulary.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections import defaultdict
 from typing import Any
 
 import regex
@@ -48,12 +47,38 @@ class TokenTable:
         texts = sequence_texts(tokenizer, ids)
         self.texts: dict[int, str] = {i: t for i, t in zip(ids, texts, strict=True) if t}
         self._subsets: dict[frozenset[str], dict[int, str]] = {}
+        self._trees: dict[frozenset[str], PrefixTree] = {}
 
     def made_of(self, chars: frozenset[str]) -> dict[int, str]:
         """Tokens (id -> text) whose text uses only ``chars`` (computed once per set)."""
         if chars not in self._subsets:
             self._subsets[chars] = {i: t for i, t in self.texts.items() if set(t) <= chars}
         return self._subsets[chars]
+
+    def tree(self, chars: frozenset[str]) -> PrefixTree:
+        """The prefix tree of the tokens made of ``chars`` (built once per set)."""
+        if chars not in self._trees:
+            self._trees[chars] = PrefixTree(self.made_of(chars))
+        return self._trees[chars]
+
+
+class PrefixTree:
+    """Token texts in a character tree: a node's ``ids`` are the tokens whose text ends there.
+
+    Walking it, a grammar tests each prefix once for every token that shares it, and skips a
+    whole subtree when the prefix cannot continue the answer.
+    """
+
+    __slots__ = ("ids", "kids")
+
+    def __init__(self, texts: dict[int, str] | None = None) -> None:
+        self.ids: list[int] = []
+        self.kids: dict[str, PrefixTree] = {}
+        for i, text in (texts or {}).items():
+            node = self
+            for char in text:
+                node = node.kids.setdefault(char, PrefixTree())
+            node.ids.append(i)
 
 
 def _anchor(tokenizer: Any) -> tuple[int, str]:
@@ -135,14 +160,11 @@ class AnswerGrammar:
                 f"{type(spec).__name__} answer, got {max_new_tokens}"
             )
         self.eos = tokenizer.eos_token_id
-        self._strings = token_table(tokenizer).made_of(spec.chars() | {" "})
-        self._by_first = _group(self._strings, lambda s: s[0])
-        # At the start of the constrained part, leading spaces are dropped (SentencePiece drops
-        # the first one when decoding; a byte-level "Ġ" keeps it).
+        table = token_table(tokenizer)
+        chars = spec.chars() | {" "}
+        self._strings = table.made_of(chars)
+        self._tree = table.tree(chars)
         self._spaces = [i for i, s in self._strings.items() if not s.strip(" ")]
-        self._by_word = _group(
-            {i: s for i, s in self._strings.items() if s.strip(" ")}, lambda s: s.lstrip(" ")[0]
-        )
 
     def _stem(self, generated: str, remaining: int) -> str | None:
         """The constrained part written so far (None: still in the free text)."""
@@ -163,18 +185,25 @@ class AnswerGrammar:
             match = self.pattern.fullmatch(stem, partial=True)
             if match is not None and not match.partial:
                 return [self.eos]
-        groups = self._by_first if stem else self._by_word
-        ok = []
+        ok: list[int] = []
         if not generated and remaining >= self.max_new_tokens:
             ok += self._spaces  # the answer's first token may be a space alone (once)
-        for first, tokens in groups.items():
-            if not self.pattern.fullmatch(stem + first, partial=True):
-                continue
-            for i, s in tokens.items():
-                text = stem + s if stem else s.lstrip(" ")
-                if self.pattern.fullmatch(text, partial=True) and self.spec.admits(text):
-                    ok.append(i)
+        self._walk(self._tree, stem, "", ok)
         return ok or [self.eos]
+
+    def _walk(self, node: PrefixTree, stem: str, prefix: str, ok: list[int]) -> None:
+        """Add the tokens under ``node`` (texts starting with ``prefix``) that may follow."""
+        for char, kid in node.kids.items():
+            text = prefix + char
+            # At the start of the constrained part, leading spaces are dropped (SentencePiece
+            # drops the first one when decoding; a byte-level "Ġ" keeps it).
+            candidate = stem + text if stem else text.lstrip(" ")
+            if candidate:
+                if not self.pattern.fullmatch(candidate, partial=True):
+                    continue  # no token under here can continue the answer
+                if kid.ids and self.spec.admits(candidate):
+                    ok += kid.ids
+            self._walk(kid, stem, text, ok)
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         """Mask the scores of every token the grammar does not allow next."""
@@ -194,11 +223,3 @@ class AnswerGrammar:
             mask[allowed] = 0.0
             scores[row] = scores[row] + mask
         return scores
-
-
-def _group(strings: dict[int, str], key: Any) -> dict[str, dict[int, str]]:
-    """Tokens (id -> text) grouped by ``key(text)``."""
-    groups: dict[str, dict[int, str]] = defaultdict(dict)
-    for i, s in strings.items():
-        groups[key(s)][i] = s
-    return dict(groups)

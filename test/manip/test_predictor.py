@@ -111,3 +111,20 @@ def test_the_grammar_allows_every_token_of_a_well_formed_contact_answer(predicto
     done = tokenizer.decode(ids, skip_special_tokens=True)
     assert grammar._allowed(done, 10) == [tokenizer.eos_token_id]
     assert tokenizer.eos_token_id not in grammar._allowed("", grammar.max_new_tokens)
+
+
+def test_the_prefix_tree_walk_allows_exactly_the_tokens_a_full_scan_allows(predictor):
+    tokenizer = predictor.predictor.backbone.processor.tokenizer
+    spec = ContactSpec(FORMATS, 336, 336)
+    grammar = AnswerGrammar(tokenizer, 0, spec, max_new_tokens=spec.longest() + 2)
+    answer = FORMATS.pose.answer.format(x=17, y=300, up="(0, 0, 50)", forward="(0, 3")
+    for end in range(0, len(answer), 7):
+        stem = answer[:end]
+        scan = {
+            i
+            for i, s in grammar._strings.items()
+            if (text := stem + s if stem else s.lstrip(" "))
+            and grammar.pattern.fullmatch(text, partial=True)
+            and spec.admits(text)
+        }
+        assert set(grammar._allowed(stem, 10)) == (scan or {tokenizer.eos_token_id}), stem

@@ -181,7 +181,13 @@ def model_policy(checkpoint: Path, cot: bool = True) -> PolicyFactory:
     Raises:
         RtGraspError: the model cannot be loaded.
     """
-    predictor = _contact_predictor(str(checkpoint), cot)
+    try:
+        predictor = _contact_predictor(str(checkpoint), cot)
+    except RtGraspError as exc:
+        raise RtGraspError(
+            f"cannot load the ManipLLM model {checkpoint} ({exc}); a policy is a checkpoint "
+            "or one of the baselines: " + ", ".join(BASELINES)
+        ) from exc
 
     def factory(world: World, rng: np.random.Generator) -> Policy:
         def policy(frame: RGBDFrame, instruction: str) -> ContactPose:

@@ -29,7 +29,7 @@ from rt_grasp_ros.prompts.parser import parse_answer
 from rt_grasp_ros.prompts.templates import load_templates
 from rt_grasp_ros.vlm.backbone import load_backbone
 from rt_grasp_ros.vlm.config import LoraConfig
-from rt_grasp_ros.vlm.constrained import PoseGrammar, TokenTable, token_table
+from rt_grasp_ros.vlm.constrained import AnswerGrammar, TokenTable, token_table
 from rt_grasp_ros.vlm.predictor import GraspPredictor
 from rt_grasp_ros.vlm.processing import (
     assistant_message,
@@ -160,7 +160,7 @@ def constrained_report(predictor: GraspPredictor, image: np.ndarray) -> None:
     build = time.perf_counter() - start
     token_table(tokenizer)  # the shared one, built now if it was not yet
     start = time.perf_counter()
-    PoseGrammar(tokenizer, 0, predictor.answer_format, predictor.decimals, budget)
+    AnswerGrammar(tokenizer, 0, predictor.spec, budget)
     reuse = time.perf_counter() - start
     predictor.max_new_tokens, tokens = budget, predictor.max_new_tokens
     prediction = predictor.predict(image, constrained=True)

@@ -119,6 +119,35 @@ def rotation_error(target: ArrayLike, current: ArrayLike) -> np.ndarray:
     return axis / s * angle
 
 
+def tcp_rotation(approach: ArrayLike, forward: ArrayLike) -> Rotation:
+    """A TCP orientation from its approach and forward directions (rt_grasp's one convention).
+
+    The TCP frame is Franka's ``*_hand_tcp`` (``Grasp.msg``, ``ContactPose.msg``): z is the
+    approach, pointing from the hand into the object; x is ``forward`` made perpendicular to z
+    (``forward - (forward . z) z``, normalised); y = z x x is the fingers' closing axis. A
+    top-down grasp has z = base -z; ManipLLM's contact has z = its "up" direction (which points
+    into the surface) and y = its "left".
+
+    Raises:
+        ValueError: a direction is zero or not finite, or ``forward`` is parallel to
+            ``approach``.
+    """
+    z = _unit(approach, "approach")
+    f = _unit(forward, "forward")
+    x = f - (f @ z) * z
+    if np.linalg.norm(x) < 1e-6:
+        raise ValueError(f"forward {f.tolist()} is parallel to the approach {z.tolist()}")
+    x /= np.linalg.norm(x)
+    return Rotation.from_matrix(np.column_stack([x, np.cross(z, x), z]))
+
+
+def _unit(v: ArrayLike, name: str) -> np.ndarray:
+    a = np.asarray(v, float).reshape(-1)
+    if a.shape != (3,) or not np.all(np.isfinite(a)) or np.linalg.norm(a) < 1e-9:
+        raise ValueError(f"the {name} direction must be 3 finite numbers, not all zero: {v!r}")
+    return a / np.linalg.norm(a)
+
+
 def top_down_rotation(yaw: float) -> Rotation:
     """TCP orientation for a top-down grasp: approach (z) down, closing axis (y) at ``yaw``.
 
@@ -127,7 +156,7 @@ def top_down_rotation(yaw: float) -> Rotation:
     """
     y = np.array([math.cos(yaw), math.sin(yaw), 0.0])
     z = np.array([0.0, 0.0, -1.0])
-    return Rotation.from_matrix(np.column_stack([np.cross(y, z), y, z]))
+    return tcp_rotation(z, np.cross(y, z))
 
 
 def nearest_symmetric(rotation: Rotation, reference: Rotation) -> Rotation:

@@ -69,3 +69,21 @@ def test_bad_poses_name_the_field():
         Pose([0.0, float("nan"), 0.0])
     with pytest.raises(ValueError, match="quaternion"):
         Pose.from_position_quat([0, 0, 0], [0, 0, 0, 0])
+
+
+def test_tcp_rotation_is_the_one_tcp_convention():
+    from rt_grasp_ros.transforms import tcp_rotation
+
+    r = tcp_rotation([0, 0, -2.0], [1.0, 0.0, 0.5]).as_matrix()
+    np.testing.assert_allclose(r[:, 2], [0, 0, -1], atol=1e-12)  # z: the approach
+    np.testing.assert_allclose(r[:, 0], [1, 0, 0], atol=1e-12)  # x: forward, made square
+    np.testing.assert_allclose(r[:, 1], np.cross(r[:, 2], r[:, 0]), atol=1e-12)  # y = z x x
+    assert np.linalg.det(r) == pytest.approx(1)
+    for yaw in (0.0, 0.7, -2.1):  # the top-down grasp is a case of it
+        down = top_down_rotation(yaw).as_matrix()
+        np.testing.assert_allclose(tcp_rotation(down[:, 2], down[:, 0]).as_matrix(), down)
+        np.testing.assert_allclose(down[:, 1], [np.cos(yaw), np.sin(yaw), 0], atol=1e-12)
+    with pytest.raises(ValueError, match="parallel"):
+        tcp_rotation([0, 0, 1], [0, 0, -3])
+    with pytest.raises(ValueError, match="approach"):
+        tcp_rotation([0, 0, 0], [1, 0, 0])

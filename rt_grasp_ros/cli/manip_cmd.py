@@ -42,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--trials", type=int, default=10, help="trials per category")
     evaluate.add_argument("--seed", type=int, default=1_000_000, help="first scene seed")
     evaluate.add_argument("--no-aia", action="store_true", help="pull straight (the ablation)")
+    evaluate.add_argument(
+        "--no-cot",
+        action="store_true",
+        help="a model policy asks the pose prompt alone, without the chain of thought",
+    )
     evaluate.add_argument("--workers", type=int, default=1)
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--details", action="store_true", help="with --json: every trial")
@@ -108,6 +113,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         trials=args.trials,
         seed=args.seed,
         pull=PullConfig(adaptive=not args.no_aia),
+        cot=not args.no_cot,
     )
     summary, records = evaluate(config, args.workers, progress=not args.json)
     if args.json:

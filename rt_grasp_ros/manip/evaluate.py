@@ -48,6 +48,8 @@ class EvalConfig:
         seed: first scene seed.
         pull: how contacts are executed (``pull.adaptive``: AIA or the straight ablation).
         view: the view randomisation.
+        cot: a model policy asks the chain of thought (False: the pose prompt alone, "w/o
+            CoT"); the baselines ignore it.
     """
 
     policy: str = "oracle"
@@ -56,6 +58,7 @@ class EvalConfig:
     seed: int = EVAL_SEED
     pull: PullConfig = field(default_factory=PullConfig)
     view: ViewRandomization = field(default_factory=ViewRandomization)
+    cot: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.categories, str):
@@ -76,7 +79,7 @@ def evaluate_trial(job: tuple[str, int], config: EvalConfig) -> dict[str, Any]:
     """One trial of ``job = (category, seed)``: the record of its outcome."""
     category, seed = job
     start = time.perf_counter()
-    factory = make_policy(config.policy)
+    factory = make_policy(config.policy, config.cot)
     instruction = load_task_formats().pose.questions[0]
     record: dict[str, Any] = {"category": category, "seed": seed, "delta": 0.0}
     with World(manip_scene(seed, category, config.view)) as world:
@@ -117,7 +120,7 @@ def evaluate(
     """
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    make_policy(config.policy)  # fail before starting anything
+    make_policy(config.policy, config.cot)  # fail before starting anything
     jobs = [(c, config.seed + k) for c in config.categories for k in range(config.trials)]
     job = partial(evaluate_trial, config=config)
     records = []
@@ -145,6 +148,7 @@ def summarize_eval(config: EvalConfig, records: list[dict[str, Any]]) -> dict[st
     out: dict[str, Any] = {
         "policy": config.policy,
         "pull": "aia" if config.pull.adaptive else "straight",
+        "cot": config.cot,
         "categories": categories,
     }
     for split in ("train", "test"):

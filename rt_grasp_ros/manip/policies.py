@@ -9,12 +9,17 @@ need no model are made per scene from the simulator's ground truth:
   surface normal there (ties, e.g. a prismatic part's uniform map, go to the pixel farthest
   from the part's outline), an upper reference for a model that learns the map;
 - ``random``: a random pixel on the object (moving part or not) with its surface normal.
+
+Any other name is a model checkpoint (:func:`model_policy`): ManipLLM's chain of thought on
+the frame's image, with or without the chain ("w/o CoT").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -25,6 +30,9 @@ from rt_grasp_ros.manip.contact import ContactPose
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.sim.affordance import affordance_map
 from rt_grasp_ros.sim.world import World
+
+if TYPE_CHECKING:
+    from rt_grasp_ros.manip.predictor import ContactPredictor
 
 Policy = Callable[[RGBDFrame, str], ContactPose]
 PolicyFactory = Callable[[World, np.random.Generator], Policy]
@@ -160,16 +168,44 @@ def affordance_policy(world: World, rng: np.random.Generator) -> Policy:
     return policy
 
 
-def model_policy(checkpoint: Path) -> PolicyFactory:
-    """A ManipLLM checkpoint's policy; the model itself is not part of rt_grasp yet.
+def model_policy(checkpoint: Path, cot: bool = True) -> PolicyFactory:
+    """A ManipLLM model's policy: the chain of thought, then the contact pose it answers.
+
+    The model sees the frame's RGB image only (the world is not used). It is loaded once per
+    process, however many scenes it is asked about.
+
+    Args:
+        checkpoint: a trained checkpoint or a base model (``ContactPredictor.from_pretrained``).
+        cot: ask the three turns (False: the pose prompt alone, "w/o CoT").
 
     Raises:
-        RtGraspError: always, saying so.
+        RtGraspError: the model cannot be loaded.
     """
-    raise RtGraspError(
-        f"cannot load {checkpoint}: the ManipLLM model (chain-of-thought pose prediction) comes "
-        "in a later issue; this evaluation runs the baselines: " + ", ".join(BASELINES)
-    )
+    try:
+        predictor = _contact_predictor(str(checkpoint), cot)
+    except RtGraspError as exc:
+        raise RtGraspError(
+            f"cannot load the ManipLLM model {checkpoint} ({exc}); a policy is a checkpoint "
+            "or one of the baselines: " + ", ".join(BASELINES)
+        ) from exc
+
+    def factory(world: World, rng: np.random.Generator) -> Policy:
+        def policy(frame: RGBDFrame, instruction: str) -> ContactPose:
+            answer = predictor.predict(frame.rgb, instruction or None)
+            if answer.contact is None:
+                raise RtGraspError(f"the model gave no contact pose ({answer.error})")
+            return answer.contact
+
+        return policy
+
+    return factory
+
+
+@lru_cache(maxsize=2)
+def _contact_predictor(checkpoint: str, cot: bool) -> ContactPredictor:
+    from rt_grasp_ros.manip.predictor import ContactPredictor
+
+    return ContactPredictor.from_pretrained(checkpoint, cot=cot)
 
 
 FACTORIES: dict[str, PolicyFactory] = {
@@ -179,6 +215,9 @@ FACTORIES: dict[str, PolicyFactory] = {
 }
 
 
-def make_policy(name: str) -> PolicyFactory:
-    """A baseline by name, or a model checkpoint's policy for any other name."""
-    return FACTORIES[name] if name in FACTORIES else model_policy(Path(name))
+def make_policy(name: str, cot: bool = True) -> PolicyFactory:
+    """A baseline by name, or a model checkpoint's policy for any other name.
+
+    ``cot``: for a model, ask the chain of thought (False: the pose prompt alone).
+    """
+    return FACTORIES[name] if name in FACTORIES else model_policy(Path(name), cot)

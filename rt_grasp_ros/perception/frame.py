@@ -64,6 +64,24 @@ class RGBDFrame:
             raise RtGraspError(f"no depth at pixel ({u:.1f}, {v:.1f})")
         return d
 
+    def point_at(self, u: float, v: float, in_base: bool = True) -> np.ndarray:
+        """The surface point seen at pixel ``(u, v)``: its depth back-projected.
+
+        The one pixel-to-3D step of grasp planning and of contact poses.
+
+        Args:
+            u: continuous pixel column.
+            v: continuous pixel row.
+            in_base: the point in the robot base frame; False: in the camera's optical frame.
+
+        Raises:
+            RtGraspError: the pixel is outside the image or the sensor has no reading there.
+        """
+        uv, depth = [[u, v]], [self.depth_at(u, v)]
+        if in_base:
+            return self.camera.back_project(uv, depth)[0]
+        return self.camera.back_project_camera(uv, depth)[0]
+
 
 def depth_from_millimetres(depth_mm: np.ndarray) -> np.ndarray:
     """16UC1 millimetre depth (0 = no reading) -> float32 metres with NaN (REP-118)."""

@@ -67,11 +67,11 @@ def image_grasp_to_target(
     gripper = GripperKind.parse(gripper)
     try:
         d_ref = frame.depth_at(grasp.u, grasp.v)
+        surface = frame.point_at(grasp.u, grasp.v)
     except RtGraspError as exc:
         raise PlanningError(str(exc)) from None
     cam = frame.camera
     if gripper is GripperKind.SUCTION:
-        surface = cam.back_project([[grasp.u, grasp.v]], [d_ref])[0]
         pose = Pose(surface - [0.0, 0.0, geometry.suction_press], top_down_rotation(SUCTION_YAW))
         return GraspTarget(pose, 0.0, gripper)
     direction = np.array([math.cos(grasp.theta), -math.sin(grasp.theta)])

@@ -20,7 +20,8 @@ from typing import Any
 
 from rt_grasp_ros.errors import DatasetError
 from rt_grasp_ros.grasp.pose import GraspPose
-from rt_grasp_ros.prompts.formats import DEFAULT_DECIMALS, AnswerFormat, render_answer
+from rt_grasp_ros.prompts.formats import DEFAULT_DECIMALS, AnswerFormat
+from rt_grasp_ros.prompts.spec import GraspPoseSpec
 from rt_grasp_ros.prompts.templates import TemplateLibrary
 
 IMAGE_PLACEHOLDER = "<image>"
@@ -125,5 +126,5 @@ class PromptTemplates:
             if not texts:
                 raise DatasetError(f"no reasoning texts for category {category!r}")
             reasoning = rng.choice(texts)
-        answer = render_answer(self.answer_format, pose, reasoning, self.decimals)
+        answer = GraspPoseSpec(self.answer_format, self.decimals).render(pose, reasoning)
         return [human_turn(rng.choice(self.instructions)), gpt_turn(answer)]

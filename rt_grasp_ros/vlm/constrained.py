@@ -1,15 +1,20 @@
-"""Constrained decoding: free reasoning, then a pose that is guaranteed to be well formed.
+"""Constrained decoding: an answer spec's constrained part, guaranteed to be well formed.
 
-While the model writes its reasoning anything goes; from the first ``[`` on (or when only
-enough tokens are left for a pose) every token must keep the answer a prefix of
-``[x, y], theta`` (or the labelled ``no-reasoning-b`` form) with the configured decimals, and
-once the pose is complete only the end-of-sequence token remains.
+:class:`AnswerGrammar` enforces any :class:`~rt_grasp_ros.prompts.spec.AnswerSpec`. Free text
+(a grasp's reasoning) goes as it likes until the spec's ``opener`` appears (``[``), or until only
+enough tokens are left for the constrained part; from then on every token must keep the answer a
+prefix of the spec's pattern, and once it is complete only the end-of-sequence token remains. A
+spec without an opener (ManipLLM's contact sentence) is constrained from the first token.
 
 A token's text is what it adds to a sequence, not what it decodes to alone: SentencePiece
 tokenizers (Llama's, LLaVA's) drop the leading space of a sequence when decoding, so ``▁``
 alone decodes to nothing and ``▁0`` to ``0``. Each token is therefore decoded after an anchor
 token and the anchor's own text removed. That table is built once per tokenizer
 (:func:`token_table`) and shared by every generation.
+
+Each step walks a prefix tree of the tokens made of the spec's characters: a prefix that cannot
+continue the pattern cuts off every token that starts with it, so a step tests the prefixes
+that can continue the answer, not the vocabulary.
 """
 
 from __future__ import annotations
@@ -22,33 +27,10 @@ import regex
 
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.optional import require
-from rt_grasp_ros.prompts.formats import NO_REASONING_B_ANGLE, AnswerFormat
+from rt_grasp_ros.prompts.spec import AnswerSpec
 
-POSE_CHARS = frozenset("0123456789.,-[] ")
 ANCHORS = ("a", "x", "0")  # plain single-character tokens to decode the others after
 _DECODE = {"skip_special_tokens": False, "clean_up_tokenization_spaces": False}
-
-
-def _separator(fmt: AnswerFormat) -> str:
-    return f" {NO_REASONING_B_ANGLE} " if fmt is AnswerFormat.NO_REASONING_B else ", "
-
-
-def pose_pattern(fmt: AnswerFormat, decimals: int) -> str:
-    """Regex of a complete pose in answer format ``fmt``."""
-    coord = rf"(0\.\d{{{decimals}}}|1\.0{{{decimals}}})"
-    separator = regex.escape(_separator(fmt))
-    return rf"\[{coord}, {coord}\]{separator}-?[01]\.\d{{{decimals}}}"
-
-
-def longest_pose(fmt: AnswerFormat, decimals: int) -> int:
-    """Characters in the longest complete pose (the token budget it may need)."""
-    number = 2 + decimals
-    return len(f"[{'0' * number}, {'0' * number}]{_separator(fmt)}-{'0' * number}")
-
-
-def pose_chars(fmt: AnswerFormat) -> frozenset[str]:
-    """The characters a pose in format ``fmt`` is made of."""
-    return POSE_CHARS | frozenset(_separator(fmt))
 
 
 class TokenTable:
@@ -65,12 +47,38 @@ class TokenTable:
         texts = sequence_texts(tokenizer, ids)
         self.texts: dict[int, str] = {i: t for i, t in zip(ids, texts, strict=True) if t}
         self._subsets: dict[frozenset[str], dict[int, str]] = {}
+        self._trees: dict[frozenset[str], PrefixTree] = {}
 
     def made_of(self, chars: frozenset[str]) -> dict[int, str]:
         """Tokens (id -> text) whose text uses only ``chars`` (computed once per set)."""
         if chars not in self._subsets:
             self._subsets[chars] = {i: t for i, t in self.texts.items() if set(t) <= chars}
         return self._subsets[chars]
+
+    def tree(self, chars: frozenset[str]) -> PrefixTree:
+        """The prefix tree of the tokens made of ``chars`` (built once per set)."""
+        if chars not in self._trees:
+            self._trees[chars] = PrefixTree(self.made_of(chars))
+        return self._trees[chars]
+
+
+class PrefixTree:
+    """Token texts in a character tree: a node's ``ids`` are the tokens whose text ends there.
+
+    Walking it, a grammar tests each prefix once for every token that shares it, and skips a
+    whole subtree when the prefix cannot continue the answer.
+    """
+
+    __slots__ = ("ids", "kids")
+
+    def __init__(self, texts: dict[int, str] | None = None) -> None:
+        self.ids: list[int] = []
+        self.kids: dict[str, PrefixTree] = {}
+        for i, text in (texts or {}).items():
+            node = self
+            for char in text:
+                node = node.kids.setdefault(char, PrefixTree())
+            node.ids.append(i)
 
 
 def _anchor(tokenizer: Any) -> tuple[int, str]:
@@ -125,56 +133,77 @@ def token_table(tokenizer: Any) -> TokenTable:
         return table
 
 
-class PoseGrammar:
-    """A ``LogitsProcessor`` for ``model.generate`` that enforces the pose grammar.
+class AnswerGrammar:
+    """A ``LogitsProcessor`` for ``model.generate`` that enforces an answer spec.
 
     Args:
         tokenizer: the model's tokenizer.
         prompt_length: length of the (left-padded) prompt; generated tokens follow it.
-        fmt: the answer format.
-        decimals: digits after the decimal point.
-        max_new_tokens: the generation budget (the pose is forced in time to finish).
+        spec: the answer's spec.
+        max_new_tokens: the generation budget (the constrained part is forced in time to
+            finish).
+
+    Raises:
+        ConfigError: the budget cannot fit the longest constrained part.
     """
 
-    def __init__(
-        self,
-        tokenizer: Any,
-        prompt_length: int,
-        fmt: AnswerFormat,
-        decimals: int,
-        max_new_tokens: int,
-    ):
+    def __init__(self, tokenizer: Any, prompt_length: int, spec: AnswerSpec, max_new_tokens: int):
         self.tokenizer = tokenizer
         self.prompt_length = prompt_length
-        self.pattern = regex.compile(pose_pattern(fmt, decimals))
+        self.spec = spec
+        self.pattern = regex.compile(spec.pattern())
         self.max_new_tokens = max_new_tokens
-        self.reserve = longest_pose(fmt, decimals) + 2  # worst case: one character per token
+        self.reserve = spec.longest() + 2  # worst case: one character per token
         if max_new_tokens < self.reserve:
             raise ConfigError(
                 f"constrained decoding needs max_new_tokens >= {self.reserve} to fit a "
-                f"{fmt.value} pose, got {max_new_tokens}"
+                f"{type(spec).__name__} answer, got {max_new_tokens}"
             )
         self.eos = tokenizer.eos_token_id
-        self._strings = token_table(tokenizer).made_of(pose_chars(fmt))
-        self._openers = {
-            i: s.lstrip(" ") for i, s in self._strings.items() if s.lstrip(" ").startswith("[")
-        }
+        table = token_table(tokenizer)
+        chars = spec.chars() | {" "}
+        self._strings = table.made_of(chars)
+        self._tree = table.tree(chars)
+        self._spaces = [i for i, s in self._strings.items() if not s.strip(" ")]
+
+    def _stem(self, generated: str, remaining: int) -> str | None:
+        """The constrained part written so far (None: still in the free text)."""
+        opener = self.spec.opener
+        if opener is None:
+            return generated.lstrip(" ")
+        start = generated.find(opener)
+        if start >= 0:
+            return generated[start:]
+        return None if remaining > self.reserve else ""  # out of budget: start it now
 
     def _allowed(self, generated: str, remaining: int) -> list[int] | None:
         """Token ids allowed after ``generated`` (None: no constraint yet)."""
-        start = generated.find("[")
-        if start < 0:
-            if remaining > self.reserve:
-                return None  # still reasoning: no constraint
-            stem, candidates = "", self._openers  # out of budget: start the pose now
-        else:
-            stem = generated[start:]
+        stem = self._stem(generated, remaining)
+        if stem is None:
+            return None
+        if stem:
             match = self.pattern.fullmatch(stem, partial=True)
             if match is not None and not match.partial:
                 return [self.eos]
-            candidates = self._strings
-        ok = [i for i, s in candidates.items() if self.pattern.fullmatch(stem + s, partial=True)]
+        ok: list[int] = []
+        if not generated and remaining >= self.max_new_tokens:
+            ok += self._spaces  # the answer's first token may be a space alone (once)
+        self._walk(self._tree, stem, "", ok)
         return ok or [self.eos]
+
+    def _walk(self, node: PrefixTree, stem: str, prefix: str, ok: list[int]) -> None:
+        """Add the tokens under ``node`` (texts starting with ``prefix``) that may follow."""
+        for char, kid in node.kids.items():
+            text = prefix + char
+            # At the start of the constrained part, leading spaces are dropped (SentencePiece
+            # drops the first one when decoding; a byte-level "Ġ" keeps it).
+            candidate = stem + text if stem else text.lstrip(" ")
+            if candidate:
+                if not self.pattern.fullmatch(candidate, partial=True):
+                    continue  # no token under here can continue the answer
+                if kid.ids and self.spec.admits(candidate):
+                    ok += kid.ids
+            self._walk(kid, stem, text, ok)
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         """Mask the scores of every token the grammar does not allow next."""
@@ -186,8 +215,8 @@ class PoseGrammar:
             )
             allowed = self._allowed(text, self.max_new_tokens - len(new))
             if allowed is None:
-                # Still reasoning: anything but the end, so that a sampled answer cannot stop
-                # before its pose (greedy rarely picks EOS here; sampling often does).
+                # Still free text: anything but the end, so that a sampled answer cannot stop
+                # before its constrained part (greedy rarely picks EOS here; sampling often does).
                 scores[row, self.eos] = float("-inf")
                 continue
             mask = torch.full_like(scores[row], float("-inf"))

@@ -9,89 +9,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rt_grasp_ros.errors import AnswerParseError, RtGraspError
+from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.formats import DEFAULT_DECIMALS, AnswerFormat
-from rt_grasp_ros.prompts.parser import parse_answer
+from rt_grasp_ros.prompts.spec import AnswerSpec, GraspPoseSpec
 from rt_grasp_ros.prompts.templates import load_templates
 from rt_grasp_ros.vlm.backbone import DEFAULT_DTYPE, Backbone, load_backbone
 from rt_grasp_ros.vlm.checkpoint import apply_adapter, is_checkpoint, load_checkpoint
-from rt_grasp_ros.vlm.consensus import Consensus, consensus
-from rt_grasp_ros.vlm.constrained import PoseGrammar
+from rt_grasp_ros.vlm.consensus import consensus
+from rt_grasp_ros.vlm.constrained import AnswerGrammar
 from rt_grasp_ros.vlm.default import resolve_model
+from rt_grasp_ros.vlm.prediction import Prediction, parse_prediction, total_time
 from rt_grasp_ros.vlm.processing import assistant_message, prepare_image, render, user_message
 
+__all__ = ["GraspPredictor", "Prediction", "RefinementSession", "parse_prediction"]
+
 DEFAULT_MAX_NEW_TOKENS = 160
-
-
-@dataclass
-class Prediction:
-    """One answer of the model.
-
-    Attributes:
-        text: the raw answer.
-        pose: the parsed grasp, or None when the answer did not parse.
-        reasoning: the text before the pose.
-        error: why the answer did not parse (None when it did).
-        prompt_tokens, generated_tokens: token counts.
-        timings: seconds spent in ``preprocess``, ``prefill``, ``decode``, ``parse`` and ``total``.
-        samples: with k sampled answers, each of them; ``consensus`` then holds their agreement.
-    """
-
-    text: str
-    pose: GraspPose | None
-    reasoning: str | None
-    error: str | None
-    prompt_tokens: int
-    generated_tokens: int
-    timings: dict[str, float] = field(default_factory=dict)
-    samples: list[Prediction] = field(default_factory=list)
-    consensus: Consensus | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the answer holds a valid pose."""
-        return self.pose is not None
-
-    @property
-    def decode_tokens_per_s(self) -> float:
-        """Generated tokens per second of decoding (after the first token)."""
-        decode = self.timings.get("decode", 0.0)
-        return (
-            (self.generated_tokens - 1) / decode
-            if decode > 0 and self.generated_tokens > 1
-            else 0.0
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        out: dict[str, Any] = {
-            "text": self.text,
-            "reasoning": self.reasoning,
-            "pose": None
-            if self.pose is None
-            else {"x": self.pose.x, "y": self.pose.y, "theta": self.pose.theta},
-            "error": self.error,
-            "prompt_tokens": self.prompt_tokens,
-            "generated_tokens": self.generated_tokens,
-            "timings": self.timings,
-        }
-        if self.consensus is not None:
-            c = self.consensus
-            out["consensus"] = {
-                "samples": len(self.samples),
-                "parsed": sum(s.ok for s in self.samples),
-                "x_std": c.x_std,
-                "y_std": c.y_std,
-                "theta_std_deg": c.theta_std_deg,
-                "agreement": c.agreement,
-            }
-        return out
 
 
 def synchronize(device: Any) -> None:
@@ -123,23 +60,6 @@ class _FirstTokenClock:
         return scores
 
 
-def parse_prediction(
-    text: str, prompt_tokens: int, generated: int, timings: dict[str, float]
-) -> Prediction:
-    """Parse an answer into a :class:`Prediction` (a parse failure is recorded, not raised)."""
-    start = time.perf_counter()
-    try:
-        parsed = parse_answer(text)
-        pose, reasoning, error = parsed.pose, parsed.reasoning, None
-    except AnswerParseError as exc:
-        pose, reasoning, error = None, None, exc.reason
-    timings = {**timings, "parse": time.perf_counter() - start}
-    timings["total"] = sum(
-        timings.get(k, 0.0) for k in ("preprocess", "prefill", "decode", "parse")
-    )
-    return Prediction(text, pose, reasoning, error, prompt_tokens, generated, timings)
-
-
 class GraspPredictor:
     """Turns images and instructions into reasoning and grasp poses."""
 
@@ -154,6 +74,7 @@ class GraspPredictor:
         self.backbone = backbone
         self.answer_format = AnswerFormat.parse(answer_format)
         self.decimals = decimals
+        self.spec = GraspPoseSpec(self.answer_format, decimals)
         self.max_new_tokens = max_new_tokens
         # The instruction the model was trained with first, when the checkpoint records it.
         self.default_instruction = default_instruction or load_templates().instructions[0]
@@ -228,30 +149,31 @@ class GraspPredictor:
     # -- generation ----------------------------------------------------------------------------
 
     def _generate(
-        self, inputs: Any, constrained: bool, **sampling: Any
+        self,
+        inputs: Any,
+        constrained: AnswerSpec | None,
+        max_new_tokens: int | None = None,
+        **sampling: Any,
     ) -> tuple[Any, dict[str, float]]:
+        """Generated ids (prompt cut off) and prefill/decode seconds.
+
+        ``constrained``: the spec whose grammar the answer must follow (None: free decoding).
+        """
         torch = require("torch", "grasp prediction")
         transformers = require("transformers", "grasp prediction")
         tokenizer = self.backbone.processor.tokenizer
         device = self.backbone.device
+        budget = max_new_tokens or self.max_new_tokens
         clock = _FirstTokenClock(device)
         processors: list[Any] = [clock]
         prompt_length = inputs["input_ids"].shape[1]
-        if constrained:
-            processors.append(
-                PoseGrammar(
-                    tokenizer,
-                    prompt_length,
-                    self.answer_format,
-                    self.decimals,
-                    self.max_new_tokens,
-                )
-            )
+        if constrained is not None:
+            processors.append(AnswerGrammar(tokenizer, prompt_length, constrained, budget))
         start = now(device)
         with torch.inference_mode():
             out = self.backbone.model.generate(
                 **inputs,
-                max_new_tokens=self.max_new_tokens,
+                max_new_tokens=budget,
                 logits_processor=transformers.LogitsProcessorList(processors),
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
@@ -273,6 +195,28 @@ class GraspPredictor:
             generated = len(body)
         return tokenizer.decode(body, skip_special_tokens=True).strip(), generated
 
+    def answer(
+        self,
+        image: Any,
+        messages: list[dict[str, Any]],
+        spec: AnswerSpec | None,
+        constrained: bool = False,
+        max_new_tokens: int | None = None,
+    ) -> Prediction:
+        """The greedy answer to ``messages`` about ``image``, read with ``spec``.
+
+        The one generation path of every answer kind: RT-Grasp's pose (:meth:`predict`) and
+        each turn of ManipLLM's chain of thought. ``spec`` None: a free-text turn.
+        """
+        start = time.perf_counter()
+        inputs = self._encode([image], [messages])
+        preprocess = time.perf_counter() - start
+        grammar = spec if constrained and spec is not None else None
+        ids, timing = self._generate(inputs, grammar, max_new_tokens, do_sample=False)
+        text, n = self._decode(ids[0])
+        prompt_tokens = int(inputs["attention_mask"].sum())
+        return parse_prediction(text, prompt_tokens, n, {"preprocess": preprocess, **timing}, spec)
+
     def predict(
         self,
         image: Any,
@@ -285,19 +229,18 @@ class GraspPredictor:
     ) -> Prediction:
         """Answer one image; ``samples > 1`` samples k answers and returns their consensus."""
         torch = require("torch", "grasp prediction")
+        messages = self.messages(instruction, history)
+        if samples <= 1:
+            return self.answer(image, messages, self.spec, constrained)
         start = time.perf_counter()
-        inputs = self._encode([image], [self.messages(instruction, history)])
+        inputs = self._encode([image], [messages])
         preprocess = time.perf_counter() - start
         prompt_tokens = int(inputs["attention_mask"].sum())
-        if samples <= 1:
-            ids, timing = self._generate(inputs, constrained, do_sample=False)
-            text, n = self._decode(ids[0])
-            return parse_prediction(text, prompt_tokens, n, {"preprocess": preprocess, **timing})
         if seed is not None:
             torch.manual_seed(seed)
         ids, timing = self._generate(
             inputs,
-            constrained,
+            self.spec if constrained else None,
             do_sample=True,
             temperature=temperature,
             num_return_sequences=samples,
@@ -305,7 +248,7 @@ class GraspPredictor:
         each = []
         for row in ids:
             text, n = self._decode(row)
-            each.append(parse_prediction(text, prompt_tokens, n, {}))
+            each.append(parse_prediction(text, prompt_tokens, n, {}, self.spec))
         return self._combine(each, prompt_tokens, {"preprocess": preprocess, **timing})
 
     def _combine(
@@ -315,7 +258,7 @@ class GraspPredictor:
         total = sum(p.generated_tokens for p in each)
         if not parsed:
             reasons = sorted({p.error for p in each if p.error})
-            result = parse_prediction(each[0].text, prompt_tokens, total, timings)
+            result = parse_prediction(each[0].text, prompt_tokens, total, timings, self.spec)
             result.error = f"none of {len(each)} sampled answers parsed ({'; '.join(reasons)})"
             result.samples = each
             return result
@@ -331,10 +274,9 @@ class GraspPredictor:
             {**timings, "parse": sum(p.timings["parse"] for p in each)},
             each,
             agreed,
+            self.spec,
         )
-        result.timings["total"] = sum(
-            result.timings.get(k, 0.0) for k in ("preprocess", "prefill", "decode", "parse")
-        )
+        result.timings["total"] = total_time(result.timings)
         return result
 
     def predict_batch(
@@ -348,7 +290,7 @@ class GraspPredictor:
         start = time.perf_counter()
         inputs = self._encode(images, [self.messages(i, None) for i in instructions])
         preprocess = time.perf_counter() - start
-        ids, timing = self._generate(inputs, constrained, do_sample=False)
+        ids, timing = self._generate(inputs, self.spec if constrained else None, do_sample=False)
         share = {
             "preprocess": preprocess / len(images),
             **{k: v / len(images) for k, v in timing.items()},
@@ -356,7 +298,7 @@ class GraspPredictor:
         out = []
         for row, mask in zip(ids, inputs["attention_mask"], strict=True):
             text, n = self._decode(row)
-            out.append(parse_prediction(text, int(mask.sum()), n, share))
+            out.append(parse_prediction(text, int(mask.sum()), n, share, self.spec))
         return out
 
     def session(self, image: Any) -> RefinementSession:

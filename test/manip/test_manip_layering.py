@@ -35,3 +35,22 @@ def test_the_core_imports_without_mujoco():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_prediction_types_and_answer_specs_import_without_torch():
+    # The ROS conversions build messages from them on machines without the model's packages.
+    modules = (
+        "rt_grasp_ros.prompts.spec",
+        "rt_grasp_ros.vlm.prediction",
+        "rt_grasp_ros.manip.answers",
+        "rt_grasp_ros.manip.prediction",
+        "rt_grasp_ros.manip.predictor",
+    )
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "heavy = [m for m in ('torch', 'transformers', 'mujoco', 'rclpy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

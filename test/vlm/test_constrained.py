@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from rt_grasp_ros.prompts.formats import NO_REASONING_B_ANGLE, AnswerFormat
+from rt_grasp_ros.prompts.spec import GraspPoseSpec
 from rt_grasp_ros.vlm import constrained
 from rt_grasp_ros.vlm.backbone import load_backbone
-from rt_grasp_ros.vlm.constrained import PoseGrammar, token_table
+from rt_grasp_ros.vlm.constrained import AnswerGrammar, token_table
 from rt_grasp_ros.vlm.processing import continuation_ids, render, user_message
 
 ANSWERS = {
@@ -33,7 +34,7 @@ def test_the_grammar_allows_every_token_of_a_well_formed_answer(processor, fmt):
     # could never be emitted and the grammar forced EOS.
     tokenizer = processor.tokenizer
     ids = answer_tokens(processor, ANSWERS[fmt])
-    grammar = PoseGrammar(tokenizer, 0, fmt, 3, max_new_tokens=len(ids) + 40)
+    grammar = AnswerGrammar(tokenizer, 0, GraspPoseSpec(fmt, 3), max_new_tokens=len(ids) + 40)
     for step, token in enumerate(ids):
         text = tokenizer.decode(ids[:step], skip_special_tokens=True)
         allowed = grammar._allowed(text, grammar.max_new_tokens - step)
@@ -68,11 +69,11 @@ def test_the_token_table_is_built_once_per_tokenizer(tiny_base, monkeypatch):
     monkeypatch.setattr(
         tokenizer, "decode", lambda *a, **k: decodes.append(a) or real_decode(*a, **k)
     )
-    PoseGrammar(tokenizer, 0, AnswerFormat.RT, 3, max_new_tokens=40)
+    AnswerGrammar(tokenizer, 0, GraspPoseSpec(AnswerFormat.RT, 3), max_new_tokens=40)
     assert len(builds) == 1 and builds[0] > len(tokenizer) - 20  # every (non-special) token
     assert len(decodes) < 5  # in one batch, not token by token
     for fmt in AnswerFormat:
-        PoseGrammar(tokenizer, 5, fmt, 3, max_new_tokens=60)
+        AnswerGrammar(tokenizer, 5, GraspPoseSpec(fmt, 3), max_new_tokens=60)
     assert len(builds) == 1 and len(decodes) < 5  # later grammars reuse the table
     tokenizer.add_tokens(["<extra_token>"])
     texts = token_table(tokenizer).texts.values()
@@ -81,7 +82,7 @@ def test_the_token_table_is_built_once_per_tokenizer(tiny_base, monkeypatch):
 
 def test_a_forced_pose_starts_with_a_bracket_token(processor):
     tokenizer = processor.tokenizer
-    grammar = PoseGrammar(tokenizer, 0, AnswerFormat.RT, 3, max_new_tokens=40)
+    grammar = AnswerGrammar(tokenizer, 0, GraspPoseSpec(AnswerFormat.RT, 3), max_new_tokens=40)
     allowed = grammar._allowed("The object is", remaining=grammar.reserve)
     assert allowed and tokenizer.eos_token_id not in allowed
     assert all(grammar._strings[i].lstrip(" ").startswith("[") for i in allowed)
@@ -90,7 +91,7 @@ def test_a_forced_pose_starts_with_a_bracket_token(processor):
 def test_the_answer_cannot_end_before_its_pose(processor):
     torch = pytest.importorskip("torch")
     tokenizer = processor.tokenizer
-    grammar = PoseGrammar(tokenizer, 0, AnswerFormat.RT, 3, max_new_tokens=60)
+    grammar = AnswerGrammar(tokenizer, 0, GraspPoseSpec(AnswerFormat.RT, 3), max_new_tokens=60)
     reasoning = tokenizer(" It is a pen.", add_special_tokens=False)["input_ids"]
     scores = torch.zeros(1, len(tokenizer))
     scores[0, tokenizer.eos_token_id] = 10.0  # the model would rather stop here

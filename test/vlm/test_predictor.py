@@ -7,9 +7,10 @@ import pytest
 
 from rt_grasp_ros.grasp.pose import GraspPose
 from rt_grasp_ros.prompts.formats import AnswerFormat
+from rt_grasp_ros.prompts.spec import GraspPoseSpec, pose_pattern
 from rt_grasp_ros.vlm.backbone import load_backbone
 from rt_grasp_ros.vlm.consensus import consensus
-from rt_grasp_ros.vlm.constrained import PoseGrammar, pose_pattern
+from rt_grasp_ros.vlm.constrained import AnswerGrammar
 from rt_grasp_ros.vlm.dataset import record_image
 from rt_grasp_ros.vlm.predictor import GraspPredictor
 
@@ -60,7 +61,7 @@ def test_constrained_decoding_needs_room_for_a_pose(tiny_base, image):
 
 def test_grammar_forces_the_pose_when_the_budget_runs_out(tiny_base):
     tok = load_backbone(tiny_base, "float32", "cpu").processor.tokenizer
-    grammar = PoseGrammar(tok, 0, AnswerFormat.RT, 3, max_new_tokens=40)
+    grammar = AnswerGrammar(tok, 0, GraspPoseSpec(AnswerFormat.RT, 3), max_new_tokens=40)
     assert grammar._allowed("The object is", remaining=20) is not None  # must start the pose
     assert grammar._allowed("The object is", remaining=39) is None  # still free to reason
     assert grammar._allowed("It is a pen. [0.500, 0.470], 0.469", remaining=5) == [

@@ -1,0 +1,41 @@
+"""Tiny untrained models for ManipLLM's texts (built only by the tests that ask for them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rt_grasp_ros.manip.tasks import load_task_formats
+
+
+def manip_corpus() -> list[str]:
+    """The task texts with every category's names (what a tokenizer for ManipLLM sees)."""
+    f = load_task_formats()
+    texts = [f.category.questions[0], f.reasoning.questions[0], f.pose.questions[0]]
+    texts.append(f.pose.answer.format(x=120, y=80, up="(1, -20, 45)", forward="(-3, 44, 20)"))
+    for names in f.names.values():
+        texts += [
+            f.category.answer.format(**names),
+            f.reasoning.questions[0].format(**names),
+            f.reasoning.answer.format(**names),
+        ]
+    return texts
+
+
+def _build(family: str, tmp_path_factory) -> object:
+    from rt_grasp_ros.vlm.tiny import TinySpec, build_tiny
+
+    out = tmp_path_factory.mktemp(f"tiny_manip_{family}")
+    build_tiny(TinySpec(family=family), manip_corpus(), out)
+    return out
+
+
+@pytest.fixture(scope="session", params=["llava", "qwen2_vl"])
+def tiny_manip(request, tmp_path_factory):
+    """A tiny untrained model of each family (SentencePiece and byte-level tokenizers)."""
+    return _build(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def tiny_manip_llava(tmp_path_factory):
+    """A tiny untrained LLaVA, saved like a checkpoint."""
+    return _build("llava", tmp_path_factory)

@@ -104,6 +104,7 @@ class SuctionGripper:
         self.lost: str | None = None  # why a seal was lost since the vacuum went on
         self.lost_qpos: np.ndarray | None = None  # the joint positions when it was lost
         self._attached_rel = np.eye(3)
+        self._attached_body = -1
         self._force = 0.0
         m = world.model
         self._pad_collision = (
@@ -195,6 +196,7 @@ class SuctionGripper:
             w.model.geom_contype[w.suction_pad] = 0
             w.model.geom_conaffinity[w.suction_pad] = 0
         self.attached = w.body_name(body)
+        self._attached_body = body
         self.rejected = None
         self._attached_rel = r1.T @ r2
         self._force = 0.0
@@ -204,7 +206,7 @@ class SuctionGripper:
         if tool.peel_deg is None and tool.break_force is None:
             return
         w = self.world
-        body = w.mj.mj_name2id(w.model, w.mj.mjtObj.mjOBJ_BODY, self.attached)
+        body = self._attached_body
         if tool.peel_deg is not None:
             r1 = w.data.xmat[w.suction_cup_body].reshape(3, 3)
             r2 = w.data.xmat[body].reshape(3, 3)
@@ -232,7 +234,7 @@ class SuctionGripper:
         if self.attached is None:
             return 0.0
         w = self.world
-        body = w.mj.mj_name2id(w.model, w.mj.mjtObj.mjOBJ_BODY, self.attached)
+        body = self._attached_body
         d = w.data
         rows = np.flatnonzero(
             (d.efc_type[: d.nefc] == w.mj.mjtConstraint.mjCNSTR_EQUALITY)

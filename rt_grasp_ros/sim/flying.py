@@ -1,19 +1,24 @@
 """A free-flying suction cup: the arm's tool without the arm, as ManipLLM's data collection.
 
-The cup is the arm's suction tool (same geoms, TCP site, bellows seal and welds; the same
-:class:`~rt_grasp_ros.sim.gripper.SuctionGripper` decides when it seals, peels and breaks) on
-a free body of its own, in a scene whose arm is only a picture (fixed, colliding with nothing).
-A Cartesian impedance controller with the arm's gains pulls the TCP towards its target as the
-arm's does: the force and torque at the TCP are applied to the body directly, with its weight
-compensated, so a part resisting the pull loads the seal and the force guard as it does on
-the arm. What the arm adds and the cup has not: its reach and joint limits, its links'
-collisions and its inertia.
+The cup is the arm's suction tool (the same geoms, TCP site, bellows seal and welds; the same
+:class:`~rt_grasp_ros.sim.gripper.SuctionGripper` decides when it seals, peels and breaks)
+flying on joints of its own (see :func:`rt_grasp_ros.sim.mjcf.add_flying_tool`), in a scene
+whose arm is only a picture (fixed in its ready pose, colliding with nothing), so the camera
+sees what it sees in the arm's scene. The joints' springs are a Cartesian impedance at the
+TCP with the arm controller's gains, their rest pose moved to the target, so a part resisting
+the pull loads the seal and the force guard as on the arm, while MuJoCo does the control.
+
+What the arm adds and the cup has not: its reach and joint limits (the start pose, and the
+end of the pull), its links' collisions with the object and the table, the roll the arm picks
+to keep away from its limits, and an inertia that changes with its posture (the cup carries
+the arm's at its ready pose).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.sim.control import ImpedanceGains
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.skills.motion import CollisionError, Tolerance
@@ -22,90 +27,81 @@ from rt_grasp_ros.transforms import Pose
 COLLISION_TOLERANCE = 0.002  # m of penetration into a fixed body that counts as a collision
 
 
-class FreeToolController:
-    """Spring-damper of the TCP towards its target, as force and torque on the free body.
+class SpringController:
+    """The flying tool's impedance: its joints' springs, their rest pose moved to the target.
 
-    ``F = K_x e - D_x v + f_ext`` and ``T = K_r e_r - D_r w + t_ext`` at the TCP, damping
-    critical for the body's task-space inertia (it is rigid: computed where it is placed), plus
-    MuJoCo's bias forces (its weight).
+    The slides' and ball joint's stiffness are the gains' translational and rotational ones,
+    damped critically for the tool's inertia at the TCP (MuJoCo integrates the damping
+    implicitly: stable at the arm's 2 ms step). ``external_force`` (N, Nm at the TCP, base
+    frame) is applied at the wrist, whose centre of mass is the TCP.
     """
 
     def __init__(self, world: object, gains: ImpedanceGains | None = None) -> None:
         self.world = world
-        mj, m = world.mj, world.model
-        self._mj = mj
+        self._mj = world.mj
+        m = world.model
         self.posture = np.zeros(0)  # no joints to hold: the arm controller's field, unused
         self.external_force = np.zeros(6)
-        self._qfrc = np.zeros(m.nv)
-        self._vel = np.zeros(6)
+        self._slides = m.jnt_qposadr[world.tool_joints[:3]]
+        self._ball = int(m.jnt_qposadr[world.tool_joints[3]])
+        # The joints' zero: the carrier's place and the wrist's rest turn (base frame).
+        self._origin = m.body_pos[m.body_parentid[world.tool_body]].copy()
+        self._rest = np.zeros(9)
+        self._mj.mju_quat2Mat(self._rest, m.body_quat[world.tool_body])
+        self._rest = self._rest.reshape(3, 3)
         self._quat = np.zeros(4)
-        self._target_quat = np.zeros(4)
-        self._err_rot = np.zeros(3)
-        self.set_target(*world.tcp_pose())
+        self._err = np.zeros(3)
+        self._inertia = (
+            float(m.body_subtreemass[world.tool_body]),
+            float(m.body_inertia[world.tool_body][0]),
+        )
+        self.target_pos, self.target_rot = world.tcp_pose()
         self.gains = gains or ImpedanceGains()
+        self.set_target(self.target_pos, self.target_rot)
 
     @property
     def gains(self) -> ImpedanceGains:
-        """Stiffness and damping ratio (the damping follows them)."""
+        """Stiffness and damping ratio, written into the model's joints."""
         return self._gains
 
     @gains.setter
     def gains(self, gains: ImpedanceGains) -> None:
         self._gains = gains
-        self.update_damping()
-
-    def update_damping(self) -> None:
-        """Critical damping per axis for the task-space inertia where the tool is now."""
-        g = self._gains
-        stiffness = np.array([g.translational] * 3 + [g.rotational] * 3)
-        self._damping = 2 * g.damping_ratio * np.sqrt(stiffness * self._task_inertia())
-
-    def _task_inertia(self) -> np.ndarray:
-        """Diagonal of the TCP's task-space inertia (6,): linear rows first."""
-        w = self.world
-        jacp, jacr = np.zeros((3, w.model.nv)), np.zeros((3, w.model.nv))
-        w.mj.mj_jacSite(w.model, w.data, jacp, jacr, w.tcp_site)
-        jac = np.vstack([jacp, jacr])[:, w.tool_dofs]
-        full = np.zeros((w.model.nv, w.model.nv))
-        w.mj.mj_fullM(w.model, w.data, full)
-        mass = full[np.ix_(w.tool_dofs, w.tool_dofs)]
-        lam = np.linalg.inv(jac @ np.linalg.solve(mass, jac.T))
-        return np.maximum(np.diag(lam), 1e-4)
+        w, (mass, inertia) = self.world, self._inertia
+        m = w.model
+        slides, ball = w.tool_joints[:3], w.tool_joints[3]
+        m.jnt_stiffness[slides] = gains.translational
+        m.jnt_stiffness[ball] = gains.rotational
+        ratio = gains.damping_ratio
+        m.dof_damping[w.tool_dofs[:3]] = 2 * ratio * np.sqrt(gains.translational * mass)
+        m.dof_damping[w.tool_dofs[3:]] = 2 * ratio * np.sqrt(gains.rotational * inertia)
 
     def set_target(self, pos: np.ndarray, rot: np.ndarray) -> None:
-        """Equilibrium pose of the tool centre point."""
+        """Equilibrium pose of the tool centre point (base frame)."""
         self.target_pos = np.asarray(pos, float).copy()
         self.target_rot = np.asarray(rot, float).copy()
-        self._mj.mju_mat2Quat(self._target_quat, self.target_rot.flatten())
+        m = self.world.model
+        m.qpos_spring[self._slides] = self.target_pos - self._origin
+        self._mj.mju_mat2Quat(self._quat, (self._rest.T @ self.target_rot).flatten())
+        m.qpos_spring[self._ball : self._ball + 4] = self._quat
+
+    def joint_pose(self, pos: np.ndarray, rot: np.ndarray) -> np.ndarray:
+        """The tool joints' positions (7,) that put the TCP at ``pos``, ``rot``."""
+        quat = np.zeros(4)
+        self._mj.mju_mat2Quat(quat, (self._rest.T @ np.asarray(rot, float)).flatten())
+        return np.concatenate([np.asarray(pos, float) - self._origin, quat])
 
     def error(self) -> tuple[float, float]:
         """Distance (m) and angle (rad) of the TCP from the target."""
-        d, w = self.world.data, self.world
-        self._mj.mju_mat2Quat(self._quat, d.site_xmat[w.tcp_site])
-        self._mj.mju_subQuat(self._err_rot, self._target_quat, self._quat)
+        w = self.world
+        m, d = w.model, w.data
+        self._mj.mju_subQuat(
+            self._err,
+            m.qpos_spring[self._ball : self._ball + 4],
+            d.qpos[self._ball : self._ball + 4],
+        )
         pos_err = float(np.linalg.norm(self.target_pos - d.site_xpos[w.tcp_site]))
-        return pos_err, float(np.linalg.norm(self._err_rot))
-
-    def apply(self) -> None:
-        """Write the step's generalised forces on the tool's dofs (between step1 and step2)."""
-        w, mj = self.world, self._mj
-        d = w.data
-        pos = d.site_xpos[w.tcp_site]
-        mj.mju_mat2Quat(self._quat, d.site_xmat[w.tcp_site])
-        # Rotation from the TCP to the target, in the TCP frame, then in the base frame.
-        mj.mju_subQuat(self._err_rot, self._target_quat, self._quat)
-        err_rot = d.site_xmat[w.tcp_site].reshape(3, 3) @ self._err_rot
-        mj.mj_objectVelocity(w.model, d, mj.mjtObj.mjOBJ_SITE, w.tcp_site, self._vel, 0)
-        g, damp = self._gains, self._damping
-        force = g.translational * (self.target_pos - pos) - damp[:3] * self._vel[3:]
-        torque = g.rotational * err_rot - damp[3:] * self._vel[:3]
-        if self.external_force.any():
-            force += self.external_force[:3]
-            torque += self.external_force[3:]
-        self._qfrc[:] = 0.0
-        mj.mj_applyFT(w.model, d, force, torque, pos, w.tool_body, self._qfrc)
-        dofs = w.tool_dofs
-        d.qfrc_applied[dofs] = self._qfrc[dofs] + d.qfrc_bias[dofs]
+        return pos_err, float(np.linalg.norm(self._err))
 
 
 class FlyingCup(SimRobot):
@@ -119,19 +115,22 @@ class FlyingCup(SimRobot):
 
     def __init__(self, world: object, gains: ImpedanceGains | None = None) -> None:
         if not getattr(world, "flying", False):
-            raise ValueError("FlyingCup needs a scene with mount='flying'")
+            raise ConfigError("FlyingCup needs a scene with SceneConfig.mount='flying'")
         super().__init__(world, gains)
-        self.controller = FreeToolController(world, gains)
+        self.controller = SpringController(world, gains)
 
     def step(self, n: int = 1) -> None:
-        """Advance ``n`` physics steps with the controller in the loop."""
-        w = self.world
+        """Advance ``n`` physics steps (the springs pull in MuJoCo; the gripper checks each)."""
+        w, g = self.world, self.gripper
+        w.data.xfrc_applied[w.tool_body] = self.controller.external_force
+        if not g.vacuum and g.attached is None:  # nothing for the gripper to watch
+            w.mj.mj_step(w.model, w.data, n)
+            return
         for _ in range(n):
             w.mj.mj_step1(w.model, w.data)
-            self.controller.apply()
-            self.gripper.apply()
+            g.apply()
             w.mj.mj_step2(w.model, w.data)
-            self.gripper.after_step()
+            g.after_step()
 
     def check_target(self, pose: Pose) -> None:
         """Every pose is reachable by a flying tool."""
@@ -143,11 +142,7 @@ class FlyingCup(SimRobot):
             CollisionError: the cup there is inside a body fixed to the world.
         """
         w = self.world
-        rot = pose.rotation_matrix
-        body = pose.position - rot[:, 2] * w.tool.tcp_offset
-        quat = np.zeros(4)
-        w.mj.mju_mat2Quat(quat, rot.flatten())
-        w.data.qpos[w.tool_qpos] = np.concatenate([body, quat])
+        w.data.qpos[w.tool_qpos] = self.controller.joint_pose(pose.position, pose.rotation_matrix)
         w.data.qvel[w.tool_dofs] = 0.0
         w.mj.mj_forward(w.model, w.data)
         hits = self._fixed_collisions()
@@ -157,7 +152,6 @@ class FlyingCup(SimRobot):
                 + ", ".join(sorted(hits))
             )
         self.controller.set_target(*w.tcp_pose())
-        self.controller.update_damping()
 
     def _fixed_collisions(self) -> set[str]:
         w = self.world
@@ -182,18 +176,12 @@ class FlyingCup(SimRobot):
         )
 
     def wrench(self) -> np.ndarray:
-        """External wrench at the TCP (6,), from the constraint forces on the free body."""
+        """External wrench at the TCP (6,), from the constraint forces on the tool's joints.
+
+        The slides carry the force along the base axes, the ball joint the torque about the
+        TCP (in the wrist's frame).
+        """
         w = self.world
-        d = w.data
-        gen = d.qfrc_constraint[w.tool_dofs]
-        force = gen[:3]  # the free joint's linear dofs: world-frame force at the body origin
-        body_rot = d.xmat[w.tool_body].reshape(3, 3)
-        arm = d.site_xpos[w.tcp_site] - d.xpos[w.tool_body]
-        moment = np.array(
-            [
-                arm[1] * force[2] - arm[2] * force[1],
-                arm[2] * force[0] - arm[0] * force[2],
-                arm[0] * force[1] - arm[1] * force[0],
-            ]
-        )  # arm x force; np.cross costs more than the rest of the step
-        return np.concatenate([force, body_rot @ gen[3:] - moment])
+        gen = w.data.qfrc_constraint[w.tool_dofs]
+        wrist = w.data.xmat[w.tool_body].reshape(3, 3)
+        return np.concatenate([gen[:3], wrist @ gen[3:]])

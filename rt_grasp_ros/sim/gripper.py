@@ -112,6 +112,7 @@ class SuctionGripper:
             int(m.geom_conaffinity[world.suction_pad]),
         )
         mj = world.mj
+        self._equality = int(mj.mjtConstraint.mjCNSTR_EQUALITY)
         self.welds = {}
         for e in range(m.neq):
             if m.eq_type[e] == mj.mjtEq.mjEQ_WELD:
@@ -149,6 +150,9 @@ class SuctionGripper:
 
     def _try_seal(self) -> None:
         w = self.world
+        ncon = w.data.ncon
+        if not ncon or not (w.data.contact.geom[:ncon] == w.suction_pad).any():
+            return  # the cup touches nothing (checked every step: without Python per contact)
         _, cup_rot = w.tcp_pose()
         axis = cup_rot[:, 2]
         for c in w.contacts():
@@ -236,14 +240,14 @@ class SuctionGripper:
         w = self.world
         body = self._attached_body
         d = w.data
+        # Equality constraints come first among the constraint rows: only those are searched.
         rows = np.flatnonzero(
-            (d.efc_type[: d.nefc] == w.mj.mjtConstraint.mjCNSTR_EQUALITY)
-            & (d.efc_id[: d.nefc] == self.welds[body])
+            (d.efc_type[: d.ne] == self._equality) & (d.efc_id[: d.ne] == self.welds[body])
         )
         if len(rows) < 3:
             return 0.0
         force = d.efc_force[rows[:3]]  # on the cup side, world frame
-        axis = w.tcp_pose()[1][:, 2]
+        axis = d.site_xmat[w.tcp_site][2::3]  # the cup axis: the TCP's z column
         tension = float(force @ axis)
         shear = force - tension * axis
         return float(np.hypot(max(tension, 0.0), np.linalg.norm(shear)))

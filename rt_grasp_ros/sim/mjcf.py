@@ -24,11 +24,15 @@ FINGER_ARMATURE = 0.1  # reflected inertia of the finger drive (kg)
 # Collision groups: the robot collides with the world and objects, never with itself.
 ROBOT_COLLISION = {"contype": "2", "conaffinity": "1"}
 WORLD_COLLISION = {"contype": "1", "conaffinity": "3"}
-FLYING_JOINT = "tool_free"  # the free joint of a tool flying without the arm
+# A tool flying without the arm: its slides (base x, y, z), its ball joint, its wrist body.
+FLYING_SLIDES = ("tool_x", "tool_y", "tool_z")
+FLYING_BALL = "tool_ball"
+FLYING_WRIST = "tool_wrist"
 # The Panda's task-space inertia at the TCP in its ready pose is 5-12 kg along the axes and
-# 0.1-0.7 kg m^2 about them (0.1 about the tool axis): the flying tool's, at its TCP.
+# 0.1-0.7 kg m^2 about them: the flying tool's, at its TCP (the cup alone, 0.37 kg and a few
+# 1e-4 kg m^2, would move much faster than the arm under the same impedance).
 FLYING_MASS = 6.0
-FLYING_INERTIA = (0.3, 0.3, 0.1)
+FLYING_INERTIA = 0.2
 
 
 def fmt(values: Iterable[float]) -> str:
@@ -126,29 +130,43 @@ def _arm_chain(worldbody: ET.Element, static_q: np.ndarray | None) -> ET.Element
     return parent
 
 
-def add_flying_tool(worldbody: ET.Element, tool: Tool, tcp: np.ndarray) -> None:
-    """``tool`` on a free body of its own (no arm), its TCP at the 4x4 pose ``tcp``.
+def add_flying_tool(
+    worldbody: ET.Element, tool: Tool, tcp: np.ndarray, stiffness: tuple[float, float]
+) -> None:
+    """``tool`` flying without the arm, its TCP at the 4x4 pose ``tcp``, on joint springs.
 
-    The body is named ``tool`` as the arm's mount is, with the same geoms and TCP site. It
-    carries the inertia the arm's tool has at its TCP (:data:`FLYING_MASS`), so that it
-    answers the impedance controller as the arm does (the cup alone, 0.37 kg and a few
-    1e-4 kg m^2 about its axis, would not be stable under the arm's gains at 2 ms steps).
+    A carrier body slides along the base axes (joints ``tool_x``, ``tool_y``, ``tool_z``)
+    and a wrist turns on a ball joint (``tool_ball``) about the TCP; the tool body hangs
+    from the wrist as from the arm's flange (named ``tool``, the same geoms and TCP site).
+    The joints' springs are a Cartesian impedance at the TCP (``stiffness``: N/m and Nm/rad,
+    damped critically), pulled towards a target by moving their rest positions, all in
+    MuJoCo (no control code per step); gravity is compensated. The wrist carries the inertia
+    the arm's tool has at its TCP (:data:`FLYING_MASS`), so that it answers the impedance as
+    the arm does.
 
     Raises:
         ConfigError: ``tool`` is not a suction tool (only the cup flies).
     """
     if not isinstance(tool, SuctionTool):
         raise ConfigError(f"a free-flying tool must be a suction tool, got {type(tool).__name__}")
-    rot = np.asarray(tcp, float)[:3, :3]
-    pos = np.asarray(tcp, float)[:3, 3] - rot[:, 2] * tool.tcp_offset
-    quat = quat_to_wxyz(Rotation.from_matrix(rot).as_quat())
-    mount = sub(worldbody, "body", name="tool", pos=pos, quat=quat)
-    sub(mount, "freejoint", name=FLYING_JOINT)
+    tcp = np.asarray(tcp, float)
+    linear, angular = stiffness
+    mass = FLYING_MASS + tool.mass + 0.02
+    carrier = sub(worldbody, "body", name="tool_carrier", pos=tcp[:3, 3], gravcomp=1)
+    sub(carrier, "inertial", pos=(0, 0, 0), mass=1e-3, diaginertia=(1e-6, 1e-6, 1e-6))
+    for name, axis in zip(FLYING_SLIDES, np.eye(3), strict=True):
+        damping = 2 * math.sqrt(linear * mass)
+        sub(
+            carrier, "joint", name=name, type="slide", axis=axis, stiffness=linear, damping=damping
+        )
+    quat = quat_to_wxyz(Rotation.from_matrix(tcp[:3, :3]).as_quat())
+    wrist = sub(carrier, "body", name=FLYING_WRIST, quat=quat, gravcomp=1)
+    sub(wrist, "inertial", pos=(0, 0, 0), mass=FLYING_MASS, diaginertia=[FLYING_INERTIA] * 3)
+    damping = 2 * math.sqrt(angular * FLYING_INERTIA)
+    sub(wrist, "joint", name=FLYING_BALL, type="ball", stiffness=angular, damping=damping)
+    mount = sub(wrist, "body", name="tool", pos=(0, 0, -tool.tcp_offset), gravcomp=1)
     _add_suction(mount, tool)
-    inertial = mount.find("inertial")
-    inertial.set("pos", fmt((0, 0, tool.tcp_offset)))
-    inertial.set("mass", fmt([FLYING_MASS]))
-    inertial.set("diaginertia", fmt(FLYING_INERTIA))
+    mount.find("body").set("gravcomp", "1")  # the cup
 
 
 def _add_hand(mount: ET.Element, hand: FrankaHand) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.sim import mjcf, panda
 from rt_grasp_ros.sim.camera import CameraConfig
+from rt_grasp_ros.sim.control import ImpedanceGains
 from rt_grasp_ros.sim.objects import CATEGORIES, ObjectSpec, make_object
 from rt_grasp_ros.sim.tools import GripperKind, SuctionTool, Tool, make_tool
 
@@ -151,7 +152,8 @@ class SceneSpec:
         if flying:
             mjcf.add_static_arm(world, panda.Q_READY)
             tcp = panda.forward_kinematics(panda.Q_READY, tool.tcp_offset)[-1]
-            mjcf.add_flying_tool(world, tool, tcp)
+            gains = ImpedanceGains()
+            mjcf.add_flying_tool(world, tool, tcp, (gains.translational, gains.rotational))
         else:
             mjcf.add_robot(world, tool)
         for obj in self.objects:

@@ -60,11 +60,12 @@ class World:
             else [],
             int,
         )
-        if self.flying:
-            free = joint(mjcf.FLYING_JOINT)
-            self.tool_body = int(m.jnt_bodyid[free])
-            self.tool_qpos = np.arange(m.jnt_qposadr[free], m.jnt_qposadr[free] + 7)
-            self.tool_dofs = np.arange(m.jnt_dofadr[free], m.jnt_dofadr[free] + 6)
+        if self.flying:  # slides x, y, z then the ball: 7 qpos, 6 dofs
+            joints = [joint(name) for name in (*mjcf.FLYING_SLIDES, mjcf.FLYING_BALL)]
+            self.tool_joints = np.array(joints, int)
+            self.tool_body = mj.mj_name2id(m, mj.mjtObj.mjOBJ_BODY, mjcf.FLYING_WRIST)
+            self.tool_qpos = np.arange(m.jnt_qposadr[joints[0]], m.jnt_qposadr[joints[0]] + 7)
+            self.tool_dofs = np.arange(m.jnt_dofadr[joints[0]], m.jnt_dofadr[joints[0]] + 6)
         self.tcp_site = mj.mj_name2id(m, mj.mjtObj.mjOBJ_SITE, "tcp")
         self.robot_geoms = {g for g in range(m.ngeom) if m.geom_contype[g] == 2}
         if isinstance(self.tool, FrankaHand):

@@ -45,16 +45,17 @@ def bench_collect(args: argparse.Namespace) -> dict:
             records = [json.loads(line) for line in (Path(tmp) / ATTEMPTS).open()]
         manifest["successes_per_s"] = round(manifest["successes"] / wall, 3)
         manifest["bench_wall_s"] = round(wall, 2)
-        runs[tool] = {"manifest": manifest, "records": records}
+        runs[tool] = {"manifest": manifest, "records": records}  # records: not in --json
         print(
             f"{tool:6s}: {manifest['attempts']} attempts in {wall:.1f} s with {args.workers} "
             f"workers: {manifest['attempts'] / wall:.3f} attempts/s, "
             f"{manifest['successes_per_s']:.3f} successful samples/s; success ratio "
             f"{100 * manifest['success_ratio']:.1f} %; failures {manifest['failures']}"
         )
-    result: dict = {"seeds": [seeds.start, seeds.stop], "workers": args.workers, "runs": runs}
+    manifests = {tool: run["manifest"] for tool, run in runs.items()}
+    result: dict = {"seeds": [seeds.start, seeds.stop], "workers": args.workers, "runs": manifests}
     if {"arm", "flying"} <= set(runs):
-        arm, fly = (runs[t]["manifest"]["successes_per_s"] for t in ("arm", "flying"))
+        arm, fly = (manifests[t]["successes_per_s"] for t in ("arm", "flying"))
         result["ratio"] = round(fly / arm, 2) if arm > 0 else None
         print(f"flying / arm successful samples/s: {result['ratio']}x (target >= 10x)")
         result["agreement"] = agreement(runs["arm"]["records"], runs["flying"]["records"])

@@ -1,7 +1,7 @@
 """ManipLLM on the embedded robot: collection throughput, AIA against the straight pull, and
 the evaluation of the baselines (the paper's Table 1 layout).
 
-    python bench/bench_manip.py collect --n 60 --workers 2
+    python bench/bench_manip.py collect --n 60 --workers 2 --profile 6
     python bench/bench_manip.py aia --seeds 3
     python bench/bench_manip.py evaluate --trials 10 --workers 2 --policies oracle random
 
@@ -21,7 +21,8 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 import numpy as np
 
-from rt_grasp_ros.manip.collect import CollectConfig, collect
+from rt_grasp_ros.manip.collect import CollectConfig, collect, collect_sample
+from rt_grasp_ros.manip.dataset import ATTEMPTS
 from rt_grasp_ros.manip.evaluate import EvalConfig, evaluate
 from rt_grasp_ros.manip.policies import oracle_policy
 from rt_grasp_ros.manip.scene import manip_scene
@@ -33,25 +34,129 @@ from rt_grasp_ros.sim.world import World
 
 
 def bench_collect(args: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        manifest = collect(
-            range(args.seed, args.seed + args.n),
-            CollectConfig(),
-            Path(tmp),
-            args.workers,
-            progress=True,
+    """Both tools on the same seeds and workers: successful samples/s, ratio, agreement."""
+    seeds = range(args.seed, args.seed + args.n)
+    runs = {}
+    for tool in args.tools:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            manifest = collect(seeds, CollectConfig(tool=tool), Path(tmp), args.workers)
+            wall = time.perf_counter() - start
+            records = [json.loads(line) for line in (Path(tmp) / ATTEMPTS).open()]
+        manifest["successes_per_s"] = round(manifest["successes"] / wall, 3)
+        manifest["bench_wall_s"] = round(wall, 2)
+        runs[tool] = {"manifest": manifest, "records": records}  # records: not in --json
+        print(
+            f"{tool:6s}: {manifest['attempts']} attempts in {wall:.1f} s with {args.workers} "
+            f"workers: {manifest['attempts'] / wall:.3f} attempts/s, "
+            f"{manifest['successes_per_s']:.3f} successful samples/s; success ratio "
+            f"{100 * manifest['success_ratio']:.1f} %; failures {manifest['failures']}"
         )
-        wall = time.perf_counter() - start
+    manifests = {tool: run["manifest"] for tool, run in runs.items()}
+    result: dict = {"seeds": [seeds.start, seeds.stop], "workers": args.workers, "runs": manifests}
+    if {"arm", "flying"} <= set(runs):
+        arm, fly = (manifests[t]["successes_per_s"] for t in ("arm", "flying"))
+        result["ratio"] = round(fly / arm, 2) if arm > 0 else None
+        print(f"flying / arm successful samples/s: {result['ratio']}x (target >= 10x)")
+        result["agreement"] = agreement(runs["arm"]["records"], runs["flying"]["records"])
+        print_agreement(result["agreement"])
+    if args.profile:
+        result["breakdown"] = {t: breakdown(t, args.profile, args.seed) for t in args.tools}
+    return result
+
+
+ARM_LIMITS = ("unreachable", "would collide")  # failures only the arm has
+
+
+def agreement(arm: list[dict], flying: list[dict]) -> dict:
+    """How often the two tools' labels agree on the same seeds (and contacts).
+
+    Over all seeds, and over those where the contact was the same and the arm could start
+    the pull (its reach and collisions are what the flying cup does not model).
+    """
+    pairs = [(a, f) for a, f in zip(arm, flying, strict=True) if a["seed"] == f["seed"]]
+    same_contact = [(a, f) for a, f in pairs if a.get("contact") == f.get("contact")]
+    reached = [(a, f) for a, f in same_contact if a.get("failure") not in ARM_LIMITS]
+    deltas = [abs(a["delta"] - f["delta"]) for a, f in reached if "delta" in a and "delta" in f]
+    differ = [
+        {k: r.get(k) for k in ("seed", "category", "success", "delta", "failure", "detail")}
+        | {"flying": {k: f.get(k) for k in ("success", "delta", "failure", "detail")}}
+        for r, f in pairs
+        if r["success"] != f["success"]
+    ]
+
+    def share(rows: list) -> float | None:
+        return (
+            round(sum(a["success"] == f["success"] for a, f in rows) / len(rows), 3)
+            if rows
+            else None
+        )
+
+    return {
+        "seeds": len(pairs),
+        "same_contact": len(same_contact),
+        "success_agree_all": share(pairs),
+        "arm_reached": len(reached),
+        "success_agree_reached": share(reached),
+        "delta_abs_diff_median": round(float(np.median(deltas)), 4) if deltas else None,
+        "delta_abs_diff_p90": round(float(np.percentile(deltas, 90)), 4) if deltas else None,
+        "delta_within_1cm": round(float(np.mean(np.array(deltas) < 0.01)), 3) if deltas else None,
+        "arm_limit_failures": sum(a.get("failure") in ARM_LIMITS for a, _ in pairs),
+        "disagreements": differ,
+    }
+
+
+def print_agreement(a: dict) -> None:
     print(
-        f"{manifest['attempts']} attempts in {wall:.0f} s with {args.workers} workers: "
-        f"{manifest['attempts'] / wall:.3f} attempts/s, {manifest['successes'] / wall:.3f} "
-        f"successful samples/s; success ratio {100 * manifest['success_ratio']:.1f} %"
+        f"agreement on {a['seeds']} seeds ({a['same_contact']} with the same contact): success "
+        f"labels agree {a['success_agree_all']} of all; where the arm could start the pull "
+        f"({a['arm_reached']}): {a['success_agree_reached']}; |delta| difference median "
+        f"{a['delta_abs_diff_median']}, p90 {a['delta_abs_diff_p90']}, "
+        f"< 1 cm (or 0.01 rad) {a['delta_within_1cm']}"
     )
-    for name, c in manifest["per_category"].items():
-        print(f"  {name:15s} {c['successes']:3d}/{c['attempts']:3d}")
-    print("  failures:", manifest["failures"])
-    return manifest
+    for d in a["disagreements"]:
+        f = d["flying"]
+        print(
+            f"  seed {d['seed']} {d['category']}: arm {d['success']} {d['failure']} "
+            f"{d.get('delta')} | flying {f['success']} {f['failure']} {f.get('delta')}"
+        )
+
+
+# Where a sample's time goes: (label, file, function) of the profile's cumulative times.
+PHASES = (
+    ("scene + model", "sim/world.py", "__init__"),
+    ("renderer start", "sim/camera.py", "__init__"),
+    ("render", "sim/camera.py", "render"),
+    ("IK (arm's start)", "sim/ik.py", "check_reachable"),
+    ("physics steps", "sim/robot.py", "step"),
+    ("physics steps", "sim/flying.py", "step"),
+    ("contact execution", "manip/trial.py", "execute_contact"),
+    ("write sample", "manip/dataset.py", "write_sample"),
+    ("attempt", "manip/collect.py", "collect_sample"),
+)
+
+
+def breakdown(tool: str, n: int, first: int) -> dict:
+    """Milliseconds per attempt in each phase, from a profile of ``n`` attempts in-process."""
+    import cProfile
+    import pstats
+
+    config = CollectConfig(tool=tool)
+    with tempfile.TemporaryDirectory() as tmp:
+        collect_sample(first + 10_000, config, None)  # imports and the GL context
+        profile = cProfile.Profile()
+        profile.enable()
+        for seed in range(first, first + n):
+            collect_sample(seed, config, Path(tmp))
+        profile.disable()
+    stats = pstats.Stats(profile).stats
+    out: dict[str, float] = {}
+    for label, file, name in PHASES:
+        cum = sum(v[3] for (f, _, fn), v in stats.items() if f.endswith(file) and fn == name)
+        if cum:
+            out[label] = round(out.get(label, 0.0) + 1000 * cum / n, 1)
+    print(f"{tool} ms per attempt (cProfile, {n} attempts, nested):", out)
+    return out
 
 
 def pull(job: tuple[str, int, bool]) -> dict:
@@ -128,6 +233,8 @@ def main() -> None:
     c = sub.add_parser("collect")
     c.add_argument("--n", type=int, default=60)
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--tools", nargs="+", choices=("arm", "flying"), default=["arm", "flying"])
+    c.add_argument("--profile", type=int, default=0, help="profile this many attempts per tool")
     a = sub.add_parser("aia")
     a.add_argument("--seeds", type=int, default=3)
     a.add_argument("--seed", type=int, default=2_000_000)

@@ -25,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     collect.add_argument("--categories", nargs="+", default=["train"], metavar="CATEGORY")
     collect.add_argument("--workers", type=int, default=1, help="parallel processes")
     collect.add_argument("--shard", metavar="i/N", help="run shard i of N of the seed range")
+    collect.add_argument(
+        "--tool",
+        choices=("flying", "arm"),
+        default="flying",
+        help="the free-flying suction cup (fast, the paper's) or the Panda with the cup",
+    )
     collect.add_argument("--json", action="store_true", help="print the manifest as JSON")
     collect.set_defaults(func=run_collect)
 
@@ -70,7 +76,9 @@ def run_collect(args: argparse.Namespace) -> int:
     from rt_grasp_ros.manip.evaluate import SPLITS
 
     names = _categories(args.categories)
-    config = CollectConfig(categories=SPLITS[names] if isinstance(names, str) else names)
+    config = CollectConfig(
+        categories=SPLITS[names] if isinstance(names, str) else names, tool=args.tool
+    )
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     shard = parse_shard(args.shard) if args.shard else None

@@ -3,7 +3,9 @@
 For each seed (paper Sec. 4.1): an object of one of the categories (round robin), a randomised
 view, a contact pixel drawn uniformly on the moving part, the gripper's up direction opposite
 the surface normal there (with a little noise, as ManipLLM's code adds) and a random forward
-direction; the cup seals and pulls straight along ``-up``. A success is a sample whose part
+direction; the cup seals and pulls straight along ``-up``. The cup flies free by default (as
+the paper's flying suction gripper in SAPIEN; the arm stays in the picture) or is on the arm
+(``CollectConfig.tool``). A success is a sample whose part
 moved more than ``delta``. Every attempt is counted in ``attempts.jsonl``; successful samples
 are saved (RGB, depth, affordance map, object mask, the contact pose) for the training tasks.
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,12 @@ from rt_grasp_ros.manip.scene import ViewRandomization, manip_scene
 from rt_grasp_ros.manip.trial import PullConfig, execute_contact
 from rt_grasp_ros.sim.affordance import affordance_map
 from rt_grasp_ros.sim.articulated import CATEGORIES, TRAIN_CATEGORIES
+from rt_grasp_ros.sim.flying import FlyingCup
 from rt_grasp_ros.sim.pool import process_pool
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.world import World
+
+TOOLS = ("flying", "arm")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,9 @@ class CollectConfig:
         pull: how the contact is executed (the paper's collection pulls straight).
         view: the view randomisation.
         settle: how long the scene settles before the image (s).
+        tool: ``flying``: a free-flying suction cup does the pulls (ManipLLM's collection; the
+            arm stays in the picture, fixed); ``arm``: the Panda with the cup (see
+            :mod:`rt_grasp_ros.sim.flying` for how the two differ).
     """
 
     categories: tuple[str, ...] = TRAIN_CATEGORIES
@@ -55,8 +63,11 @@ class CollectConfig:
     pull: PullConfig = field(default_factory=lambda: PullConfig(adaptive=False))
     view: ViewRandomization = field(default_factory=ViewRandomization)
     settle: float = 0.3
+    tool: str = "flying"
 
     def __post_init__(self) -> None:
+        if self.tool not in TOOLS:
+            raise ConfigError(f"CollectConfig.tool must be one of {TOOLS}, got {self.tool!r}")
         unknown = [c for c in self.categories if c not in CATEGORIES]
         if unknown or not self.categories:
             raise ConfigError(
@@ -116,10 +127,15 @@ def collect_sample(seed: int, config: CollectConfig, out: Path | None = None) ->
         "category": category,
         "split": info.split,
         "part_type": info.part_type,
+        "tool": config.tool,
         "success": False,
     }
-    with World(manip_scene(seed, category, config.view)) as world:
-        robot = SimRobot(world)
+    spec = manip_scene(seed, category, config.view)
+    flying = config.tool == "flying"
+    if flying:
+        spec = replace(spec, config=replace(spec.config, mount="flying"))
+    with World(spec, shared_gl=flying) as world:
+        robot = FlyingCup(world) if flying else SimRobot(world)
         robot.wait(config.settle)
         frame = world.render(segmentation=True)
         obj, movable = object_masks(world, frame)

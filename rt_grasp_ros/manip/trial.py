@@ -177,8 +177,13 @@ def _start(robot: SimRobot, pose: Pose, up: np.ndarray, pre_contact: float, pull
     """Place the tool ``pre_contact`` back from ``pose``; the contact pose actually used.
 
     Of the cup's rolls about its axis that the arm reaches, the one that keeps the joints
-    farthest from their limits, at the start and after a straight pull of ``pull``.
+    farthest from their limits, at the start and after a straight pull of ``pull``. A
+    free-flying cup reaches every roll: it starts as the contact pose says.
     """
+    if robot.free_flying:
+        robot.place_at(pose.translated(-pre_contact * up))
+        robot.wait(0.1)
+        return pose
     best: tuple[float, Pose, np.ndarray] | None = None
     first: UnreachableError | None = None
     for roll in ROLLS_DEG:

@@ -101,12 +101,18 @@ def _close_open_renderers() -> None:
 class SceneRenderer:
     """Headless renderer of one MuJoCo model's scene camera (no shadows)."""
 
-    def __init__(self, model: Any, config: CameraConfig, camera_name: str = "rgbd") -> None:
+    def __init__(
+        self,
+        model: Any,
+        config: CameraConfig,
+        camera_name: str = "rgbd",
+        shared_gl: bool = False,
+    ) -> None:
         from rt_grasp_ros.sim.gl import make_renderer, mujoco_module
 
         mujoco = mujoco_module()
         self._mujoco = mujoco
-        self._renderer = make_renderer(model, config.height, config.width)
+        self._renderer = make_renderer(model, config.height, config.width, shared_gl)
         self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
         self._camera = camera_name
         self.camera = config.camera()

@@ -6,6 +6,8 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -26,10 +28,18 @@ def mujoco_module() -> ModuleType:
     return require("mujoco", "the simulated robot")
 
 
-def make_renderer(model: Any, height: int, width: int) -> Any:
-    """A ``mujoco.Renderer``; if its OpenGL context cannot be made, try EGL, then OSMesa."""
+def make_renderer(model: Any, height: int, width: int, shared: bool = False) -> Any:
+    """A ``mujoco.Renderer``; if its OpenGL context cannot be made, try EGL, then OSMesa.
+
+    ``shared``: on this process's shared GL context (see :func:`shared_context`), with a
+    scene sized for the model's geoms.
+    """
     mujoco = mujoco_module()
     errors = (RuntimeError, ImportError, OSError, mujoco.FatalError)
+    if shared:
+        with shared_context():
+            # The scene holds the model's geoms (and a few decorations); 10000 costs 20 ms.
+            return mujoco.Renderer(model, height, width, max_geom=2 * model.ngeom + 100)
     try:
         return mujoco.Renderer(model, height, width)
     except errors as exc:
@@ -63,3 +73,46 @@ def _use_backend(name: str) -> None:
         del sys.modules[module]
     gl_context.GLContext = importlib.import_module(f"mujoco.{name}").GLContext
     os.environ["MUJOCO_GL"] = name
+
+
+class _Shared:
+    """The process's GL context as a renderer holds its own, except that it is never freed."""
+
+    context: Any = None
+
+    def __init__(self, width: int, height: int) -> None:
+        if _Shared.context is None:
+            from mujoco.rendering.classic import gl_context
+
+            _Shared.context = _ORIGINAL.get("GLContext", gl_context.GLContext)(width, height)
+        self._context = _Shared.context
+
+    def make_current(self) -> None:
+        self._context.make_current()
+
+    def as_current(self) -> Any:
+        return self._context.as_current()
+
+    def free(self) -> None:
+        """Kept for the next renderer of this process (it goes with the process)."""
+
+
+_ORIGINAL: dict[str, Any] = {}
+
+
+@contextmanager
+def shared_context() -> Iterator[None]:
+    """Renderers made inside use one GL context per process instead of one each.
+
+    A new GL context compiles MuJoCo's shaders again on its first scene (some 160 ms with
+    Mesa's software renderer); a scene's textures then load in a few ms. Only for one thread
+    rendering one scene at a time (the context is current on the thread that renders).
+    """
+    from mujoco.rendering.classic import gl_context
+
+    _ORIGINAL.setdefault("GLContext", gl_context.GLContext)
+    gl_context.GLContext = _Shared
+    try:
+        yield
+    finally:
+        gl_context.GLContext = _ORIGINAL["GLContext"]

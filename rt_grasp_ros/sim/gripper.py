@@ -104,6 +104,7 @@ class SuctionGripper:
         self.lost: str | None = None  # why a seal was lost since the vacuum went on
         self.lost_qpos: np.ndarray | None = None  # the joint positions when it was lost
         self._attached_rel = np.eye(3)
+        self._attached_body = -1
         self._force = 0.0
         m = world.model
         self._pad_collision = (
@@ -111,6 +112,7 @@ class SuctionGripper:
             int(m.geom_conaffinity[world.suction_pad]),
         )
         mj = world.mj
+        self._equality = int(mj.mjtConstraint.mjCNSTR_EQUALITY)
         self.welds = {}
         for e in range(m.neq):
             if m.eq_type[e] == mj.mjtEq.mjEQ_WELD:
@@ -148,6 +150,9 @@ class SuctionGripper:
 
     def _try_seal(self) -> None:
         w = self.world
+        ncon = w.data.ncon
+        if not ncon or not (w.data.contact.geom[:ncon] == w.suction_pad).any():
+            return  # the cup touches nothing (checked every step: without Python per contact)
         _, cup_rot = w.tcp_pose()
         axis = cup_rot[:, 2]
         for c in w.contacts():
@@ -195,6 +200,7 @@ class SuctionGripper:
             w.model.geom_contype[w.suction_pad] = 0
             w.model.geom_conaffinity[w.suction_pad] = 0
         self.attached = w.body_name(body)
+        self._attached_body = body
         self.rejected = None
         self._attached_rel = r1.T @ r2
         self._force = 0.0
@@ -204,7 +210,7 @@ class SuctionGripper:
         if tool.peel_deg is None and tool.break_force is None:
             return
         w = self.world
-        body = w.mj.mj_name2id(w.model, w.mj.mjtObj.mjOBJ_BODY, self.attached)
+        body = self._attached_body
         if tool.peel_deg is not None:
             r1 = w.data.xmat[w.suction_cup_body].reshape(3, 3)
             r2 = w.data.xmat[body].reshape(3, 3)
@@ -232,16 +238,16 @@ class SuctionGripper:
         if self.attached is None:
             return 0.0
         w = self.world
-        body = w.mj.mj_name2id(w.model, w.mj.mjtObj.mjOBJ_BODY, self.attached)
+        body = self._attached_body
         d = w.data
+        # Equality constraints come first among the constraint rows: only those are searched.
         rows = np.flatnonzero(
-            (d.efc_type[: d.nefc] == w.mj.mjtConstraint.mjCNSTR_EQUALITY)
-            & (d.efc_id[: d.nefc] == self.welds[body])
+            (d.efc_type[: d.ne] == self._equality) & (d.efc_id[: d.ne] == self.welds[body])
         )
         if len(rows) < 3:
             return 0.0
         force = d.efc_force[rows[:3]]  # on the cup side, world frame
-        axis = w.tcp_pose()[1][:, 2]
+        axis = d.site_xmat[w.tcp_site][2::3]  # the cup axis: the TCP's z column
         tension = float(force @ axis)
         shear = force - tension * axis
         return float(np.hypot(max(tension, 0.0), np.linalg.norm(shear)))

@@ -7,10 +7,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
+from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.sim import panda
 from rt_grasp_ros.sim.objects import GeomSpec, ObjectSpec
 from rt_grasp_ros.sim.tools import FrankaHand, SuctionTool, Tool
+from rt_grasp_ros.transforms import quat_from_wxyz, quat_to_wxyz
 
 TIMESTEP = 0.002
 TABLE_TOP = 0.0
@@ -21,6 +24,15 @@ FINGER_ARMATURE = 0.1  # reflected inertia of the finger drive (kg)
 # Collision groups: the robot collides with the world and objects, never with itself.
 ROBOT_COLLISION = {"contype": "2", "conaffinity": "1"}
 WORLD_COLLISION = {"contype": "1", "conaffinity": "3"}
+# A tool flying without the arm: its slides (base x, y, z), its ball joint, its wrist body.
+FLYING_SLIDES = ("tool_x", "tool_y", "tool_z")
+FLYING_BALL = "tool_ball"
+FLYING_WRIST = "tool_wrist"
+# The Panda's task-space inertia at the TCP in its ready pose is 5-12 kg along the axes and
+# 0.1-0.7 kg m^2 about them: the flying tool's, at its TCP (the cup alone, 0.37 kg and a few
+# 1e-4 kg m^2, would move much faster than the arm under the same impedance).
+FLYING_MASS = 6.0
+FLYING_INERTIA = 0.2
 
 
 def fmt(values: Iterable[float]) -> str:
@@ -38,7 +50,9 @@ def sub(parent: ET.Element, tag: str, **attrs: object) -> ET.Element:
     return ET.SubElement(parent, tag, clean)
 
 
-def _capsule(parent: ET.Element, cap: panda.Capsule, name: str) -> None:
+def _capsule(
+    parent: ET.Element, cap: panda.Capsule, name: str, collision: dict[str, str] = ROBOT_COLLISION
+) -> None:
     sub(
         parent,
         "geom",
@@ -47,7 +61,7 @@ def _capsule(parent: ET.Element, cap: panda.Capsule, name: str) -> None:
         fromto=(*cap.start, *cap.end),
         size=(cap.radius,),
         rgba=ROBOT_RGBA,
-        **ROBOT_COLLISION,
+        **collision,
     )
 
 
@@ -57,28 +71,7 @@ def _inertial(parent: ET.Element, inertial: panda.Inertial) -> None:
 
 def add_robot(worldbody: ET.Element, tool: Tool) -> None:
     """The arm as a chain of bodies placed by the DH table, with ``tool`` on the flange."""
-    base = sub(worldbody, "body", name="link0", pos=(0, 0, TABLE_TOP))
-    _inertial(base, panda.LINK_INERTIALS[0])
-    for k, cap in enumerate(panda.LINK_CAPSULES[0]):
-        _capsule(base, cap, f"link0_c{k}")
-    parent = base
-    for i, row in enumerate(panda.DH, start=1):
-        pos, quat = panda.link_offset(row)
-        body = sub(parent, "body", name=f"link{i}", pos=pos, quat=quat)
-        _inertial(body, panda.LINK_INERTIALS[i])
-        sub(
-            body,
-            "joint",
-            name=panda.ARM_JOINTS[i - 1],
-            type="hinge",
-            axis=(0, 0, 1),
-            range=(panda.Q_MIN[i - 1], panda.Q_MAX[i - 1]),
-            armature=JOINT_ARMATURE,
-            damping=0.0,
-        )
-        for k, cap in enumerate(panda.LINK_CAPSULES[i]):
-            _capsule(body, cap, f"link{i}_c{k}")
-        parent = body
+    parent = _arm_chain(worldbody, None)
     flange_pos, _ = panda.link_offset(panda.FLANGE)
     yaw = panda.HAND_YAW
     mount = sub(
@@ -92,6 +85,88 @@ def add_robot(worldbody: ET.Element, tool: Tool) -> None:
         _add_hand(mount, tool)
     else:
         _add_suction(mount, tool)
+
+
+def add_static_arm(worldbody: ET.Element, q: np.ndarray) -> None:
+    """The arm's links fixed at joint angles ``q``, seen by the camera, touching nothing.
+
+    The scene of a free-flying tool keeps the arm in view where it stands, so that its
+    images are the arm's scene's.
+    """
+    _arm_chain(worldbody, np.asarray(q, float))
+
+
+def _arm_chain(worldbody: ET.Element, static_q: np.ndarray | None) -> ET.Element:
+    """Links 0..7 (jointed, or fixed at ``static_q`` without collisions); the last link."""
+    collision = ROBOT_COLLISION if static_q is None else {"contype": "0", "conaffinity": "0"}
+    base = sub(worldbody, "body", name="link0", pos=(0, 0, TABLE_TOP))
+    _inertial(base, panda.LINK_INERTIALS[0])
+    for k, cap in enumerate(panda.LINK_CAPSULES[0]):
+        _capsule(base, cap, f"link0_c{k}", collision)
+    parent = base
+    for i, row in enumerate(panda.DH, start=1):
+        pos, quat = panda.link_offset(row)
+        if static_q is not None:  # the joint's turn about the link's z, baked into the body
+            turn = Rotation.from_quat(quat_from_wxyz(quat)) * Rotation.from_rotvec(
+                [0.0, 0.0, static_q[i - 1]]
+            )
+            quat = quat_to_wxyz(turn.as_quat())
+        body = sub(parent, "body", name=f"link{i}", pos=pos, quat=quat)
+        _inertial(body, panda.LINK_INERTIALS[i])
+        if static_q is None:
+            sub(
+                body,
+                "joint",
+                name=panda.ARM_JOINTS[i - 1],
+                type="hinge",
+                axis=(0, 0, 1),
+                range=(panda.Q_MIN[i - 1], panda.Q_MAX[i - 1]),
+                armature=JOINT_ARMATURE,
+                damping=0.0,
+            )
+        for k, cap in enumerate(panda.LINK_CAPSULES[i]):
+            _capsule(body, cap, f"link{i}_c{k}", collision)
+        parent = body
+    return parent
+
+
+def add_flying_tool(
+    worldbody: ET.Element, tool: Tool, tcp: np.ndarray, stiffness: tuple[float, float]
+) -> None:
+    """``tool`` flying without the arm, its TCP at the 4x4 pose ``tcp``, on joint springs.
+
+    A carrier body slides along the base axes (joints ``tool_x``, ``tool_y``, ``tool_z``)
+    and a wrist turns on a ball joint (``tool_ball``) about the TCP; the tool body hangs
+    from the wrist as from the arm's flange (named ``tool``, the same geoms and TCP site).
+    The joints' springs are a Cartesian impedance at the TCP (``stiffness``: N/m and Nm/rad,
+    damped critically), pulled towards a target by moving their rest positions, all in
+    MuJoCo (no control code per step); gravity is compensated. The wrist carries the inertia
+    the arm's tool has at its TCP (:data:`FLYING_MASS`), so that it answers the impedance as
+    the arm does.
+
+    Raises:
+        ConfigError: ``tool`` is not a suction tool (only the cup flies).
+    """
+    if not isinstance(tool, SuctionTool):
+        raise ConfigError(f"a free-flying tool must be a suction tool, got {type(tool).__name__}")
+    tcp = np.asarray(tcp, float)
+    linear, angular = stiffness
+    mass = FLYING_MASS + tool.mass + 0.02
+    carrier = sub(worldbody, "body", name="tool_carrier", pos=tcp[:3, 3], gravcomp=1)
+    sub(carrier, "inertial", pos=(0, 0, 0), mass=1e-3, diaginertia=(1e-6, 1e-6, 1e-6))
+    for name, axis in zip(FLYING_SLIDES, np.eye(3), strict=True):
+        damping = 2 * math.sqrt(linear * mass)
+        sub(
+            carrier, "joint", name=name, type="slide", axis=axis, stiffness=linear, damping=damping
+        )
+    quat = quat_to_wxyz(Rotation.from_matrix(tcp[:3, :3]).as_quat())
+    wrist = sub(carrier, "body", name=FLYING_WRIST, quat=quat, gravcomp=1)
+    sub(wrist, "inertial", pos=(0, 0, 0), mass=FLYING_MASS, diaginertia=[FLYING_INERTIA] * 3)
+    damping = 2 * math.sqrt(angular * FLYING_INERTIA)
+    sub(wrist, "joint", name=FLYING_BALL, type="ball", stiffness=angular, damping=damping)
+    mount = sub(wrist, "body", name="tool", pos=(0, 0, -tool.tcp_offset), gravcomp=1)
+    _add_suction(mount, tool)
+    mount.find("body").set("gravcomp", "1")  # the cup
 
 
 def _add_hand(mount: ET.Element, hand: FrankaHand) -> None:
@@ -298,10 +373,12 @@ def scene_root(
     return root, world
 
 
-def add_robot_actuation(root: ET.Element, tool: Tool, object_names: Iterable[str]) -> None:
-    """Joint torque motors, the gripper's tendon motor, finger coupling and suction welds."""
+def add_robot_actuation(
+    root: ET.Element, tool: Tool, object_names: Iterable[str], arm: bool = True
+) -> None:
+    """Joint torque motors (``arm``), the fingers' servos or the suction welds."""
     act = sub(root, "actuator")
-    for i in range(1, 8):
+    for i in range(1, 8 if arm else 1):
         limit = panda.TAU_MAX[i - 1]
         sub(
             act,
@@ -340,6 +417,8 @@ def add_robot_actuation(root: ET.Element, tool: Tool, object_names: Iterable[str
             )
     if not len(equality):
         root.remove(equality)
+    if not len(act):
+        root.remove(act)
 
 
 def to_string(root: ET.Element) -> str:

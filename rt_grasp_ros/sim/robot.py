@@ -48,6 +48,8 @@ class ProbeResult:
 class SimRobot:
     """A Panda in a :class:`World`, stepped with the impedance controller every physics step."""
 
+    free_flying = False  # the tool is on the arm: its reach and joint limits apply
+
     def __init__(self, world: object, gains: ImpedanceGains | None = None) -> None:
         self.world = world
         self.controller = CartesianImpedanceController(world, gains)

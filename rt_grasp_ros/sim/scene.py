@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rt_grasp_ros.errors import ConfigError
-from rt_grasp_ros.sim import mjcf
+from rt_grasp_ros.sim import mjcf, panda
 from rt_grasp_ros.sim.camera import CameraConfig
+from rt_grasp_ros.sim.control import ImpedanceGains
 from rt_grasp_ros.sim.objects import CATEGORIES, ObjectSpec, make_object
 from rt_grasp_ros.sim.tools import GripperKind, SuctionTool, Tool, make_tool
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 MAX_PLACEMENT_TRIES = 100
 MAX_OBJECT_DRAWS = 20  # a large object that does not fit is replaced by another draw
+MOUNTS = ("arm", "flying")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class SceneConfig:
         suction_tool: the suction tool's parameters (default :class:`SuctionTool`); only
             with the suction gripper.
         lighting: the lights (default: the fixed ones of :func:`mjcf.scene_root`).
+        mount: ``arm``: the tool on the Panda's flange; ``flying``: the suction tool on a free
+            body of its own, starting where the arm (in view, fixed in its ready pose and
+            touching nothing) would hold it.
     """
 
     n_objects: int = 1
@@ -81,9 +86,14 @@ class SceneConfig:
     workspace_half: tuple[float, float] = (0.12, 0.16)
     suction_tool: SuctionTool | None = None
     lighting: Lighting | None = None
+    mount: str = "arm"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gripper", make_tool(self.gripper).kind)
+        if self.mount not in MOUNTS:
+            raise ConfigError(f"SceneConfig.mount must be one of {MOUNTS}, got {self.mount!r}")
+        if self.mount == "flying" and self.gripper is not GripperKind.SUCTION:
+            raise ConfigError("SceneConfig.mount='flying' needs gripper='suction'")
         if self.suction_tool is not None and self.gripper is not GripperKind.SUCTION:
             raise ConfigError("SceneConfig.suction_tool needs gripper='suction'")
         if self.camera is None:
@@ -138,7 +148,14 @@ class SceneSpec:
         if self.config.lighting is not None:
             self.config.lighting.apply(root)
         tool = self.config.tool()
-        mjcf.add_robot(world, tool)
+        flying = self.config.mount == "flying"
+        if flying:
+            mjcf.add_static_arm(world, panda.Q_READY)
+            tcp = panda.forward_kinematics(panda.Q_READY, tool.tcp_offset)[-1]
+            gains = ImpedanceGains()
+            mjcf.add_flying_tool(world, tool, tcp, (gains.translational, gains.rotational))
+        else:
+            mjcf.add_robot(world, tool)
         for obj in self.objects:
             quat = (math.cos(obj.yaw / 2), 0.0, 0.0, math.sin(obj.yaw / 2))
             mjcf.add_object(world, obj.name, obj.spec, (*obj.xy, mjcf.TABLE_TOP + 1e-4), quat)
@@ -148,7 +165,7 @@ class SceneSpec:
         names = [o.name for o in self.objects]
         if self.articulated is not None:
             names += self.articulated.suction_bodies
-        mjcf.add_robot_actuation(root, tool, names)
+        mjcf.add_robot_actuation(root, tool, names, arm=not flying)
         return mjcf.to_string(root)
 
 

@@ -34,21 +34,38 @@ class Contact:
 class World:
     """The simulated scene: model, data and named handles."""
 
-    def __init__(self, spec: SceneSpec) -> None:
+    def __init__(self, spec: SceneSpec, shared_gl: bool = False) -> None:
+        """Compile ``spec``; ``shared_gl``: render on this process's shared GL context.
+
+        A GL context costs a fresh renderer most of its start (compiling its shaders); a
+        process that renders many scenes one after the other (data collection) shares one.
+        """
         mj = mujoco_module()
         self.mj = mj
         self.spec = spec
         self.tool = spec.config.tool()
+        self.shared_gl = shared_gl
         self.model = mj.MjModel.from_xml_string(spec.to_mjcf())
         self.data = mj.MjData(self.model)
         m = self.model
         joint = lambda name: mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, name)  # noqa: E731
-        self.arm_joints = np.array([joint(name) for name in panda.ARM_JOINTS])
+        self.flying = spec.config.mount == "flying"
+        arm_names = () if self.flying else panda.ARM_JOINTS
+        self.arm_joints = np.array([joint(name) for name in arm_names], int)
         self.arm_qpos = m.jnt_qposadr[self.arm_joints]
         self.arm_dofs = m.jnt_dofadr[self.arm_joints]
         self.arm_actuators = np.array(
             [mj.mj_name2id(m, mj.mjtObj.mjOBJ_ACTUATOR, f"torque{i}") for i in range(1, 8)]
+            if not self.flying
+            else [],
+            int,
         )
+        if self.flying:  # slides x, y, z then the ball: 7 qpos, 6 dofs
+            joints = [joint(name) for name in (*mjcf.FLYING_SLIDES, mjcf.FLYING_BALL)]
+            self.tool_joints = np.array(joints, int)
+            self.tool_body = mj.mj_name2id(m, mj.mjtObj.mjOBJ_BODY, mjcf.FLYING_WRIST)
+            self.tool_qpos = np.arange(m.jnt_qposadr[joints[0]], m.jnt_qposadr[joints[0]] + 7)
+            self.tool_dofs = np.arange(m.jnt_dofadr[joints[0]], m.jnt_dofadr[joints[0]] + 6)
         self.tcp_site = mj.mj_name2id(m, mj.mjtObj.mjOBJ_SITE, "tcp")
         self.robot_geoms = {g for g in range(m.ngeom) if m.geom_contype[g] == 2}
         if isinstance(self.tool, FrankaHand):
@@ -79,9 +96,10 @@ class World:
     # -- state ---------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Objects where the scene put them, the arm in Franka's ready pose, gripper open."""
+        """Objects where the scene put them, the arm (or flying tool) ready, gripper open."""
         self.mj.mj_resetData(self.model, self.data)
-        self.data.qpos[self.arm_qpos] = panda.Q_READY
+        if not self.flying:  # a flying tool starts where the model put it, at the arm's TCP
+            self.data.qpos[self.arm_qpos] = panda.Q_READY
         if isinstance(self.tool, FrankaHand):
             self.data.qpos[self.finger_qpos] = self.tool.max_width / 2
             self.data.ctrl[self.finger_actuators] = self.tool.max_width / 2
@@ -146,7 +164,9 @@ class World:
     def render(self, segmentation: bool = False) -> RGBDFrame:
         """Render the scene camera (RGB, metric depth, optionally geom ids)."""
         if self._renderer is None:
-            self._renderer = SceneRenderer(self.model, self.spec.config.camera)
+            self._renderer = SceneRenderer(
+                self.model, self.spec.config.camera, shared_gl=self.shared_gl
+            )
         return self._renderer.render(self.data, segmentation)
 
     def workspace_crop(self, frame: RGBDFrame) -> WorkspaceCrop:

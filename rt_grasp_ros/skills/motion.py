@@ -219,10 +219,12 @@ def linear_path(start: Pose, goal: Pose, duration: float, period: float) -> Targ
     """A straight line from ``start`` to ``goal``, minimum-jerk in time, one sample a period."""
     steps = max(1, round(duration / period))
     turn_vec = rotation_error(goal.rotation_matrix, start.rotation_matrix)
+    turns = bool(turn_vec.any())
     times, poses = [0.0], [start]
     for k in range(1, steps + 1):
         s = min_jerk(k / steps)
-        rotation = Rotation.from_rotvec(s * turn_vec) * start.rotation
+        # A move that does not turn keeps the start's rotation (scipy per step is slow).
+        rotation = Rotation.from_rotvec(s * turn_vec) * start.rotation if turns else start.rotation
         times.append(k * period)
         poses.append(Pose(start.position + s * (goal.position - start.position), rotation))
     return TargetPath(tuple(times), tuple(poses))

@@ -64,3 +64,15 @@ def test_shards_split_the_seed_range(capsys, tmp_path):
     assert code == 2 and "i/N" in err
     code, _, err = run(capsys, "manip", "collect", "--out", tmp_path, "--categories", "sofa")
     assert code == 2 and "unknown" in err
+
+
+def test_collect_takes_the_tool(capsys, tmp_path):
+    code, text, _ = run(
+        capsys, "manip", "collect", "--out", tmp_path, "--n", 1, "--seed", 2, "--json"
+    )
+    assert code == 0
+    manifest = json.loads(text)
+    assert manifest["config"]["tool"] == "flying" and manifest["successes"] == 1
+    with pytest.raises(SystemExit):
+        main(["manip", "collect", "--out", str(tmp_path), "--tool", "crane"])
+    assert "invalid choice: 'crane'" in capsys.readouterr().err

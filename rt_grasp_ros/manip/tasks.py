@@ -26,6 +26,7 @@ from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
 _PLACEHOLDER = re.compile(r"\{([^}]*)\}")
 NAMES = ("category", "object", "part", "action", "where")
 TASKS = ("category", "affordance", "mask", "pose")
+CHAIN = "chain"  # the chain-of-thought conversation: inference's three turns, trained as one
 
 
 @dataclass(frozen=True)
@@ -286,9 +287,13 @@ def _record(sample: TaskSample, task: str, question: str, answer: str) -> dict[s
 
 
 def build_conversations(
-    sample: TaskSample, formats: TaskFormats, rng: np.random.Generator
+    sample: TaskSample, formats: TaskFormats, rng: np.random.Generator, chain: bool = True
 ) -> list[dict[str, Any]]:
-    """The four training conversations of one sample (category, affordance, mask, pose)."""
+    """The training conversations of one sample.
+
+    The four tasks (category, affordance, mask, pose) and, with ``chain``, the
+    chain-of-thought conversation (:func:`chain_conversation`).
+    """
     names = formats.names_for(sample.category)
 
     def ask(task: TaskText | AffordanceTask | MaskTask, **extra: str) -> str:
@@ -311,7 +316,29 @@ def build_conversations(
         _record(sample, "affordance", ask(aff, points=listed), answers),
         _record(sample, "mask", ask(formats.mask, masked=pose_answer(masked, formats)), pose),
         _record(sample, "pose", ask(formats.pose), pose),
+    ] + ([chain_conversation(sample, formats, pose)] if chain else [])
+
+
+def chain_conversation(sample: TaskSample, formats: TaskFormats, pose: str) -> dict[str, Any]:
+    """ManipLLM's inference as a training conversation.
+
+    The three prompts of :func:`chain_of_thought` in one conversation, answered with the
+    category, the reasoning template and the pose; the loss covers all three answers, so the
+    model learns to answer each turn in the context of the ones before it, as it is asked at
+    inference.
+    """
+    names = formats.names_for(sample.category)
+    category, reasoning, ask_pose = chain_of_thought(formats, sample.category)
+    turns = [
+        human_turn(category),
+        gpt_turn(formats.category.answer.format(**names)),
+        human_turn(reasoning, with_image=False),
+        gpt_turn(formats.reasoning.answer.format(**names)),
+        human_turn(ask_pose, with_image=False),
+        gpt_turn(pose),
     ]
+    return {"id": f"{sample.sample_id}-{CHAIN}", "image": sample.image, "task": CHAIN,
+            "conversations": turns}  # fmt: skip
 
 
 def mask_values(values: list[str], task: MaskTask, rng: np.random.Generator) -> list[str]:

@@ -22,13 +22,20 @@ from typing import Any
 import numpy as np
 
 from rt_grasp_ros.errors import ConfigError, RtGraspError
+from rt_grasp_ros.manip.contact import ContactPose, parse_contact
 from rt_grasp_ros.manip.tasks import TaskFormats, load_task_formats
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
 from rt_grasp_ros.vlm.backbone import Backbone
 from rt_grasp_ros.vlm.checkpoint import load_checkpoint, read_info
 from rt_grasp_ros.vlm.dataset import conversation_messages
-from rt_grasp_ros.vlm.processing import collate, encode_training, prepare_image
+from rt_grasp_ros.vlm.processing import (
+    collate,
+    encode_prompt,
+    encode_training,
+    prepare_image,
+    user_message,
+)
 
 ADAPTED_FILE = "vision_adapter.safetensors"
 STATE_FILE = "tta.json"
@@ -252,6 +259,26 @@ class TrialAdapter:
         with torch.no_grad():
             for name, param in zip(self.names, self.parameters(), strict=True):
                 param.copy_(state[name].to(param.dtype))
+
+
+def greedy_contact(
+    backbone: Backbone, image: np.ndarray, question: str, max_new_tokens: int = 64
+) -> tuple[ContactPose, str]:
+    """The model's greedy answer to the pose ``question`` about ``image``, parsed; and its text.
+
+    Raises:
+        AnswerParseError: the answer holds no contact pose.
+    """
+    torch = require("torch", "decoding a contact")
+    pil = prepare_image(image, backbone.family, backbone.processor)
+    enc = encode_prompt(backbone.processor, [user_message(question, True)], pil)
+    enc = {k: v.to(backbone.device) if hasattr(v, "to") else v for k, v in enc.items()}
+    with torch.inference_mode():
+        ids = backbone.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
+    text = backbone.processor.tokenizer.decode(
+        ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True
+    )
+    return parse_contact(text), text
 
 
 def _fresh_vision_lora(backbone: Backbone, config: TTAConfig) -> Any:

@@ -134,3 +134,27 @@ def test_adapted_weights_never_go_into_the_checkpoint(full_checkpoint):
     with pytest.raises(ConfigError, match=r"TTAConfig\.steps must be at least 1"):
         TTAConfig(steps=0)
     assert np.isfinite(TTAConfig().learning_rate)
+
+
+@pytest.mark.slow
+def test_a_trial_sequence_with_and_without_adaptation_sees_the_same_scenes(
+    full_checkpoint, tmp_path
+):
+    pytest.importorskip("mujoco")
+    from rt_grasp_ros.manip.tta_trials import SequenceConfig, run_sequence
+
+    runs = {}
+    for adapt in (False, True):
+        config = SequenceConfig("drawer", trials=2, adapt=adapt, tta=TTAConfig(steps=1))
+        runs[adapt] = run_sequence(full_checkpoint, tmp_path / f"tta_{adapt}", config)
+    assert [r["seed"] for r in runs[True]["records"]] == [
+        r["seed"] for r in runs[False]["records"]
+    ]
+    first = runs[True]["records"][0], runs[False]["records"][0]
+    # The first trial comes before any adaptation: the same answer with and without it.
+    assert first[0].get("pixel") == first[1].get("pixel")
+    adapted = [r for r in runs[True]["records"] if "tta" in r]
+    assert all("tta" not in r for r in runs[False]["records"])
+    assert (tmp_path / "tta_True" / STATE_FILE).is_file()
+    assert not (tmp_path / "tta_False").exists()
+    assert all(r["tta"]["success"] == r["success"] for r in adapted)

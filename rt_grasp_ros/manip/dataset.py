@@ -99,19 +99,24 @@ def _task_sample(out: Path, meta: dict[str, Any], formats: TaskFormats, rng) -> 
 
 
 def build_tasks(
-    out: Path, formats: TaskFormats | None = None, seed: int = 0, chain: bool = True
+    out: Path,
+    formats: TaskFormats | None = None,
+    seed: int = 0,
+    chain: bool = True,
+    points: int = 4,
 ) -> Path:
     """Write ``manipllm_tasks.json``; its path.
 
-    It holds the four task conversations of every sample and, with ``chain``, the sample's
-    chain-of-thought conversation.
+    It holds the four task conversations of every sample, with ``chain`` the sample's
+    chain-of-thought conversation, and ``points`` one-point affordance questions (task
+    ``point``, the form test-time adaptation asks in).
     """
     formats = formats or load_task_formats()
     rng = np.random.default_rng(seed)
     records = []
     for meta in load_samples(out):
         sample = _task_sample(out, meta, formats, rng)
-        records += build_conversations(sample, formats, rng, chain)
+        records += build_conversations(sample, formats, rng, chain, points)
     path = out / TASKS_FILE
     path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     return path

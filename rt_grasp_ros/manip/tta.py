@@ -23,7 +23,7 @@ import numpy as np
 
 from rt_grasp_ros.errors import ConfigError, RtGraspError
 from rt_grasp_ros.manip.contact import ContactPose, parse_contact
-from rt_grasp_ros.manip.tasks import TaskFormats, load_task_formats
+from rt_grasp_ros.manip.tasks import TaskFormats, affordance_question, load_task_formats
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
 from rt_grasp_ros.vlm.backbone import Backbone
@@ -88,11 +88,11 @@ class TrialOutcome:
 def affordance_turns(outcome: TrialOutcome, formats: TaskFormats) -> list[dict[str, str]]:
     """The affordance question about the trial's pixel, answered by its outcome.
 
-    The affordance prior reasoning task's first question (LLaVA layout), as in training.
+    The affordance prior reasoning task's question about one point (LLaVA layout), as the
+    ``point`` training conversations ask it.
     """
     aff = formats.affordance
-    x, y = (round(v) for v in outcome.pixel)
-    question = aff.questions[0].format(**formats.names_for(outcome.category), points=f"({x}, {y})")
+    question = affordance_question(formats, outcome.category, [np.round(outcome.pixel)])
     return [human_turn(question), gpt_turn(aff.positive if outcome.success else aff.negative)]
 
 

@@ -27,7 +27,7 @@ STRATEGY_PARTS = {
     "full": ("projector", "language_model"),
 }
 _EXCLUSIVE = (("language_model", "lm_lora"), ("vision_tower", "vision_lora"))
-MANIP_TASKS = ("category", "affordance", "mask", "pose", "chain")
+MANIP_TASKS = ("category", "affordance", "mask", "pose", "chain", "point")
 ENGINES = ("ddp", "fsdp", "deepspeed")
 CONFIG_PACKAGE = "rt_grasp_ros.vlm"
 CONFIG_FOLDER = "configs"
@@ -125,7 +125,8 @@ class DataConfig:
     ``tasks`` (ManipLLM task files only) selects the conversations that train, by task:
     ``category`` (object category identification), ``affordance`` (affordance prior
     reasoning), ``mask`` (masked language modelling), ``pose`` (the pose prompt) and
-    ``chain`` (the three chain-of-thought turns of inference in one conversation); ``None``
+    ``chain`` (the three chain-of-thought turns of inference in one conversation), ``point``
+    (affordance questions about one pixel, as test-time adaptation asks them); ``None``
     trains every conversation of the file. The paper's Table 2 ablations are subsets.
 
     ``cache_examples`` keeps each sample's processed image and prompt in memory, for the next

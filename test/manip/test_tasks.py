@@ -85,8 +85,17 @@ def test_the_four_tasks_in_llava_layout():
 
 def test_the_chain_of_thought_conversation_is_inference_with_its_answers():
     formats, s = sample()
-    records = build_conversations(s, formats, np.random.default_rng(0))
+    records = build_conversations(s, formats, np.random.default_rng(0), points=3)
+    points = records[5:]
+    records = records[:5]
     assert [r["task"] for r in records] == ["category", "affordance", "mask", "pose", "chain"]
+    # One-point affordance questions: the first positives, then negatives, in the task's words.
+    assert [r["conversations"][1]["value"] for r in points] == ["yes", "yes", "no"]
+    x, y = s.positives[0]
+    assert points[0]["conversations"][0]["value"] == (
+        IMAGE_PLACEHOLDER + "\n" + formats.affordance.questions[0].format(points=f"({x}, {y})")
+    )
+    assert [r["task"] for r in points] == ["point"] * 3 and points[2]["id"].endswith("-point2")
     cat, *_, pose, chain = records
     turns = chain["conversations"]
     assert [t["from"] for t in turns] == ["human", "gpt"] * 3

@@ -44,7 +44,7 @@ def test_the_loss_covers_each_answer_of_the_chain_and_nothing_else(tiny_base, ma
 def test_tasks_select_the_conversations_that_train(manip_folder, tiny_data):
     every = open_training_data(load_train_config("manip-tiny"), manip_folder)
     ft = open_training_data(load_train_config("manip-tiny-ft"), manip_folder)
-    assert len(every.records) == 8 * 5 and len(ft.records) == 8
+    assert len(every.records) == 8 * (5 + 4) and len(ft.records) == 8
     assert {r["task"] for r in ft.records} == {"pose"} and ft.description["tasks"] == ["pose"]
     assert every.answer_format == "manipllm" and every.built is None
     assert every.default_instruction.startswith("Specify the contact point")
@@ -65,7 +65,7 @@ def test_rt_grasp_train_on_a_collection_folder(manip_folder, tmp_path, config):
     meta = json.loads((out / "rt_grasp_checkpoint.json").read_text())
     assert meta["answer_format"] == "manipllm" and meta["strategy"] == "full"
     assert meta["trainable"] == ["projector", "language_model", "vision_tower"]
-    assert meta["dataset"]["tasks"] == ["affordance", "category", "chain", "mask", "pose"]
+    assert meta["dataset"]["tasks"] == ["affordance", "category", "chain", "mask", "point", "pose"]
     assert meta["validation"] == []  # no rectangle metric for contact poses
     log = json.loads((out / "train_log.json").read_text())
     assert [h["step"] for h in log if "loss" in h]

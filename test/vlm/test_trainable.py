@@ -53,7 +53,7 @@ def test_trainable_names_parts_and_errors_name_the_field():
 def test_trainable_and_tasks_from_yaml(tmp_path):
     config = load_train_config("manip-llava7b")
     assert config.parts == PAPER and config.storage == "lora"
-    assert config.data.tasks == ("category", "affordance", "mask", "pose", "chain")
+    assert config.data.tasks == ("category", "affordance", "mask", "pose", "chain", "point")
     tiny = load_train_config("manip-tiny", ["trainable=[vision_lora]"])
     assert tiny.parts == ("vision_lora",)
     with pytest.raises(ConfigError, match=r"trainable\[1\]: expected str"):

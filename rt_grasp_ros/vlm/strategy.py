@@ -73,7 +73,7 @@ def full_modules(model: Any, family: Family, parts: set[str]) -> list[str]:
     a language model or vision tower in full is the set of its parameter-owning modules (a
     module list is never called, so it cannot be wrapped as a whole).
     """
-    if parts == {"projector"} or not parts & {"language_model", "vision_tower"}:
+    if not parts & {"language_model", "vision_tower"}:
         return [family.projector] if "projector" in parts else []
     chosen: list[str] = []
     for path, module in model.named_modules():

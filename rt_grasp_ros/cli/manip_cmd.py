@@ -1,4 +1,4 @@
-"""``rt-grasp manip``: ManipLLM's data collection, shard merging, evaluation and pictures."""
+"""``rt-grasp manip``: ManipLLM's collection, merging, evaluation, pictures, reproduction."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     evaluate = sub.add_parser("evaluate", help="per-category success (the paper's Table 1)")
     evaluate.add_argument(
-        "--policy", default="oracle", help="oracle, affordance, random, or a model checkpoint"
+        "--policy",
+        default="oracle",
+        help="oracle, affordance, random, default (the shipped manip-default model) or a "
+        "model checkpoint",
     )
     evaluate.add_argument("--categories", nargs="+", default=["all"], metavar="CATEGORY")
     evaluate.add_argument("--trials", type=int, default=10, help="trials per category")
@@ -57,6 +60,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--details", action="store_true", help="with --json: every trial")
     evaluate.set_defaults(func=run_evaluate)
+
+    again = sub.add_parser(
+        "reproduce",
+        help="rebuild the shipped contact model manip-default: collect, build, train, install",
+    )
+    again.add_argument("--out", type=Path, default=Path("runs/manip-default"))
+    again.add_argument("--attempts", type=int, default=2400, help="collection attempts (seeds)")
+    again.add_argument("--seed", type=int, default=0, help="first collection seed")
+    again.add_argument("--categories", nargs="+", default=["train"], metavar="CATEGORY")
+    again.add_argument("--tool", choices=("flying", "arm"), default="flying")
+    again.add_argument("--workers", type=int, default=2, help="collection processes")
+    again.add_argument("--config", default="manip-default", help="training config (name or YAML)")
+    again.add_argument("--steps", type=int, help="training steps (default: the config's)")
+    again.add_argument(
+        "--install", action="store_true", help="make the result the package's manip-default"
+    )
+    again.set_defaults(func=run_reproduce)
 
     render = sub.add_parser("render", help="picture of every category and its affordance map")
     render.add_argument("--out", type=Path, required=True, help="PNG file")
@@ -132,6 +152,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         table = table_1(summary, split)
         if table is not None:
             out.print(table)
+    if summary.get("category_named"):
+        rates = summary["category_named"].items()
+        out.print("category named: " + ", ".join(f"{k} {v:.2f}" for k, v in rates))
     if summary["failures"]:
         out.print("failures: " + ", ".join(f"{k} ({n})" for k, n in summary["failures"].items()))
     return 0
@@ -154,6 +177,23 @@ def table_1(summary: dict, split: str) -> Table | None:
     trials = [str(summary["categories"][n]["trials"]) for n in names]
     table.add_row("trials", *trials, "")
     return table
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    """Reproduce the shipped contact model."""
+    from rt_grasp_ros.pipeline.manip_default import ManipRecipe, reproduce_manip
+
+    recipe = ManipRecipe(
+        attempts=args.attempts,
+        seed=args.seed,
+        categories=_categories(args.categories),
+        tool=args.tool,
+        workers=args.workers,
+        config=args.config,
+        steps=args.steps,
+    )
+    reproduce_manip(args.out, recipe, console(), install=args.install)
+    return 0
 
 
 def run_render(args: argparse.Namespace) -> int:

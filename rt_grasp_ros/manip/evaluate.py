@@ -5,7 +5,8 @@ at one million, far from the collection's), shows the policy the randomised view
 contact pose and pulls with active impedance adaptation (or straight, the ablation). Success is
 initial movement (the part moved more than 0.01) and long distance (more than 0.1), in metres
 or radians. A prediction off the movable part is a failure and stays in the denominator (the
-public ManipLLM script skips those trials, which inflates its rates).
+public ManipLLM script skips those trials, which inflates its rates). A model asked the chain
+of thought also names the category; the share of trials named correctly is reported per split.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rt_grasp_ros.errors import ConfigError, RtGraspError
-from rt_grasp_ros.manip.policies import make_policy
+from rt_grasp_ros.manip.policies import ModelPolicy, make_policy
 from rt_grasp_ros.manip.scene import ViewRandomization, manip_scene
 from rt_grasp_ros.manip.tasks import load_task_formats
 from rt_grasp_ros.manip.trial import OFF_PART, PullConfig, execute_contact, on_movable_part
@@ -42,7 +43,8 @@ class EvalConfig:
     """What is evaluated.
 
     Attributes:
-        policy: ``oracle``, ``affordance``, ``random`` or a model checkpoint.
+        policy: ``oracle``, ``affordance``, ``random``, ``default`` (the shipped contact
+            model ``manip-default``) or a model checkpoint.
         categories: the categories, or a split name (``train``, ``test``, ``all``).
         trials: trials per category.
         seed: first scene seed.
@@ -87,16 +89,25 @@ def evaluate_trial(job: tuple[str, int], config: EvalConfig) -> dict[str, Any]:
         robot.wait(0.3)
         frame = world.render(segmentation=True)
         rng = np.random.default_rng([seed, 13])
+        policy = factory(world, rng)
         try:
-            contact = factory(world, rng)(frame, instruction)
+            contact = policy(frame, instruction)
         except RtGraspError as exc:
-            return _done(record, "no prediction", str(exc), start)
+            return _done(_named(record, policy), "no prediction", str(exc), start)
+        _named(record, policy)
         record["pixel"] = [round(contact.x, 1), round(contact.y, 1)]
         if not on_movable_part(world, frame, contact.x, contact.y):
             return _done(record, OFF_PART, "the contact pixel is not on the moving part", start)
         outcome = execute_contact(world, robot, frame, contact, config.pull, rng)
         record["delta"] = round(outcome.delta, 5)
         return _done(record, outcome.failure, outcome.detail, start)
+
+
+def _named(record: dict[str, Any], policy: Any) -> dict[str, Any]:
+    """Add the category a model's chain of thought named (``named``) to ``record``."""
+    if isinstance(policy, ModelPolicy) and policy.last is not None and policy.last.cot:
+        record["named"] = policy.last.category
+    return record
 
 
 def _done(record: dict[str, Any], failure: str | None, detail: str, start: float) -> dict:
@@ -158,5 +169,22 @@ def summarize_eval(config: EvalConfig, records: list[dict[str, Any]]) -> dict[st
             if rows
             else None
         )
+    out["category_named"] = _named_rates(records)
     out["failures"] = dict(sorted(Counter(r["failure"] for r in records if r["failure"]).items()))
     return out
+
+
+def _named_rates(records: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Per split, the share of trials whose chain of thought named the category right.
+
+    None for a policy that names no category (a baseline, or a model without the chain).
+    """
+    asked = [r for r in records if "named" in r]
+    if not asked:
+        return None
+    rates = {}
+    for split in ("train", "test"):
+        rows = [r for r in asked if CATEGORIES[r["category"]].split == split]
+        if rows:
+            rates[split] = round(float(np.mean([r["named"] == r["category"] for r in rows])), 4)
+    return rates

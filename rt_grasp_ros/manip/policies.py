@@ -11,7 +11,8 @@ need no model are made per scene from the simulator's ground truth:
 - ``random``: a random pixel on the object (moving part or not) with its surface normal.
 
 Any other name is a model checkpoint (:func:`model_policy`): ManipLLM's chain of thought on
-the frame's image, with or without the chain ("w/o CoT").
+the frame's image, with or without the chain ("w/o CoT"); ``default`` is the shipped contact
+model ``manip-default`` (:mod:`rt_grasp_ros.vlm.default`).
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from rt_grasp_ros.manip.contact import ContactPose
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.sim.affordance import affordance_map
 from rt_grasp_ros.sim.world import World
+from rt_grasp_ros.vlm.default import MANIP_DEFAULT_MODEL, resolve_model
 
 if TYPE_CHECKING:
+    from rt_grasp_ros.manip.prediction import ContactPrediction
     from rt_grasp_ros.manip.predictor import ContactPredictor
 
 Policy = Callable[[RGBDFrame, str], ContactPose]
 PolicyFactory = Callable[[World, np.random.Generator], Policy]
 BASELINES = ("oracle", "affordance", "random")
+DEFAULT_POLICY = "default"  # the shipped contact model
 
 
 def default_forward(up: np.ndarray) -> np.ndarray:
@@ -190,15 +194,28 @@ def model_policy(checkpoint: Path, cot: bool = True) -> PolicyFactory:
         ) from exc
 
     def factory(world: World, rng: np.random.Generator) -> Policy:
-        def policy(frame: RGBDFrame, instruction: str) -> ContactPose:
-            answer = predictor.predict(frame.rgb, instruction or None)
-            if answer.contact is None:
-                raise RtGraspError(f"the model gave no contact pose ({answer.error})")
-            return answer.contact
-
-        return policy
+        return ModelPolicy(predictor)
 
     return factory
+
+
+class ModelPolicy:
+    """A model's policy for one scene; ``last`` keeps its last answer (category, turns)."""
+
+    def __init__(self, predictor: ContactPredictor) -> None:
+        self.predictor = predictor
+        self.last: ContactPrediction | None = None
+
+    def __call__(self, frame: RGBDFrame, instruction: str) -> ContactPose:
+        """The contact pose the model answers about ``frame``'s image.
+
+        Raises:
+            RtGraspError: the model gave no contact pose.
+        """
+        self.last = answer = self.predictor.predict(frame.rgb, instruction or None)
+        if answer.contact is None:
+            raise RtGraspError(f"the model gave no contact pose ({answer.error})")
+        return answer.contact
 
 
 @lru_cache(maxsize=2)
@@ -216,8 +233,16 @@ FACTORIES: dict[str, PolicyFactory] = {
 
 
 def make_policy(name: str, cot: bool = True) -> PolicyFactory:
-    """A baseline by name, or a model checkpoint's policy for any other name.
+    """A baseline by name, ``default`` (the shipped ``manip-default``), or a checkpoint.
 
     ``cot``: for a model, ask the chain of thought (False: the pose prompt alone).
+
+    Raises:
+        RtGraspError: the model cannot be loaded (``default``: it is not in the package,
+            with the command that rebuilds it).
     """
-    return FACTORIES[name] if name in FACTORIES else model_policy(Path(name), cot)
+    if name in FACTORIES:
+        return FACTORIES[name]
+    if name == DEFAULT_POLICY:
+        name = resolve_model(MANIP_DEFAULT_MODEL)
+    return model_policy(Path(name), cot)

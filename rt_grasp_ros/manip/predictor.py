@@ -22,6 +22,7 @@ from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.manip.answers import CategorySpec, ContactSpec
 from rt_grasp_ros.manip.prediction import ContactPrediction, Turn
 from rt_grasp_ros.manip.tasks import TaskFormats, chain_of_thought, load_task_formats
+from rt_grasp_ros.prompts.formats import AnswerFormat
 from rt_grasp_ros.prompts.spec import AnswerSpec
 from rt_grasp_ros.vlm.prediction import Prediction
 from rt_grasp_ros.vlm.predictor import GraspPredictor
@@ -64,8 +65,16 @@ class ContactPredictor:
     def from_pretrained(
         cls, model: str | Path, dtype: str = "auto", device: str = "auto", **kwargs: Any
     ) -> ContactPredictor:
-        """Load a checkpoint or base model through :meth:`GraspPredictor.from_pretrained`."""
-        return cls(GraspPredictor.from_pretrained(model, dtype=dtype, device=device), **kwargs)
+        """Load a checkpoint or base model through :meth:`GraspPredictor.from_pretrained`.
+
+        A ManipLLM checkpoint records its answer format as ``manipllm``, which is no grasp
+        format; the grasp predictor's own format is never used here (the turns are read by
+        :class:`CategorySpec` and :class:`ContactSpec`), so it is given the default one.
+        """
+        grasp = GraspPredictor.from_pretrained(
+            model, dtype=dtype, device=device, answer_format=AnswerFormat.RT
+        )
+        return cls(grasp, **kwargs)
 
     def contact_spec(self, image: Any) -> ContactSpec:
         """The pose answer's spec for ``image`` (its size bounds the contact pixel)."""

@@ -9,6 +9,10 @@ commands a user would run, in one go:
    instances are the held-out crops the training curve is measured on);
 3. ``rt-grasp train --config sim-default``;
 4. with ``--install``, copy the checkpoint into the package, where ``default`` finds it.
+
+The stages shared with the contact model's ``rt-grasp manip reproduce``
+(:mod:`rt_grasp_ros.pipeline.manip_default`) are here: :func:`train_stage`,
+:func:`write_report` and :func:`install_checkpoint`.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.vlm.default import DEFAULT_CONFIG, default_model_dir
+
+if TYPE_CHECKING:
+    from rt_grasp_ros.vlm.train import TrainResult
 
 # What a shipped checkpoint keeps: the model, its processor, its metadata and its curve.
 SHIPPED_FILES = (
@@ -82,8 +89,6 @@ def reproduce(
     from rt_grasp_ros.data.build import BuildConfig, build_dataset
     from rt_grasp_ros.data.cornell import load_cornell
     from rt_grasp_ros.sim.export import export_cornell
-    from rt_grasp_ros.vlm.config import load_train_config
-    from rt_grasp_ros.vlm.train import train
 
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"recipe": asdict(recipe)}
@@ -116,23 +121,43 @@ def reproduce(
     )
 
     console.rule("3. training")
-    overrides = [f"optim.max_steps={recipe.steps}"] if recipe.steps else []
-    result = train(load_train_config(recipe.config, overrides), out / "data", out / "model")
-    report["train_s"] = round(result.seconds, 1)
-    report["steps"] = result.steps
-    report["parameters"] = result.total_parameters
+    result = train_stage(recipe.config, recipe.steps, out / "data", out / "model", report)
     report["held_out_accuracy"] = [{"step": s, "accuracy": a} for s, a in result.validation]
     console.print(
         f"{result.steps} steps in {result.seconds / 60:.1f} min; rectangle-metric accuracy on "
         f"held-out crops {100 * result.validation[-1][1]:.1f} % -> {out / 'model'}"
     )
-    for folder in (out, out / "model"):
-        text = json.dumps(report, indent=1) + "\n"
-        (folder / "recipe.json").write_text(text, encoding="utf-8")
+    write_report(report, out, out / "model")
     if install:
         target = install_checkpoint(out / "model", default_model_dir())
         console.print(f"installed as the default model: {target}")
     return report
+
+
+def train_stage(
+    config: str, steps: int | None, data: Path, output: Path, report: dict[str, Any]
+) -> TrainResult:
+    """``rt-grasp train --config CONFIG`` on ``data`` into ``output``; the ``TrainResult``.
+
+    Adds the training time, steps, parameter count and final loss to ``report``.
+    """
+    from rt_grasp_ros.vlm.config import load_train_config
+    from rt_grasp_ros.vlm.train import train
+
+    overrides = [f"optim.max_steps={steps}"] if steps else []
+    result = train(load_train_config(config, overrides), data, output)
+    report["train_s"] = round(result.seconds, 1)
+    report["steps"] = result.steps
+    report["parameters"] = result.total_parameters
+    report["final_loss"] = round(result.losses[-1][1], 4) if result.losses else None
+    return result
+
+
+def write_report(report: dict[str, Any], *folders: Path) -> None:
+    """Write ``report`` as ``recipe.json`` into each of ``folders`` (the run and its model)."""
+    text = json.dumps(report, indent=1) + "\n"
+    for folder in folders:
+        (folder / "recipe.json").write_text(text, encoding="utf-8")
 
 
 def install_checkpoint(checkpoint: Path, target: Path) -> Path:

@@ -89,7 +89,9 @@ def test_demo_wires_camera_model_and_robot(reproduced, tmp_path):
 def test_without_a_shipped_model_the_demo_trains_a_stand_in_and_says_so(tmp_path, monkeypatch):
     from rt_grasp_ros.vlm import default
 
-    monkeypatch.setattr(default, "default_model_dir", lambda: tmp_path / "not-shipped")
+    monkeypatch.setattr(
+        default, "default_model_dir", lambda name="default": tmp_path / "not-shipped"
+    )
     recipe = Recipe(objects=4, views=1, seed=40, workers=1, folds=2, config="tiny", steps=2)
     options = DemoOptions(unseen=1, trained=1, random_trials=1, stand_in=recipe)
     summary = run_demo(tmp_path / "demo", options, Console(quiet=True), ros=False)

@@ -22,7 +22,7 @@ def test_other_names_pass_through():
 
 
 def test_a_missing_default_model_says_how_to_rebuild_it(monkeypatch, tmp_path):
-    monkeypatch.setattr(default, "default_model_dir", lambda: tmp_path / "none")
+    monkeypatch.setattr(default, "default_model_dir", lambda name="default": tmp_path / "none")
     with pytest.raises(RtGraspError, match="rt-grasp model reproduce"):
         resolve_model(DEFAULT_MODEL)
 

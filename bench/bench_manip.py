@@ -4,6 +4,7 @@ the evaluation of the baselines (the paper's Table 1 layout).
     python bench/bench_manip.py collect --n 60 --workers 2 --profile 6
     python bench/bench_manip.py aia --seeds 3
     python bench/bench_manip.py evaluate --trials 10 --workers 2 --policies oracle random
+    python bench/bench_manip.py heldout --model default --data runs/manip-validation
 
 Each prints a table and, with --json FILE, writes the numbers.
 """
@@ -206,13 +207,13 @@ def bench_aia(args: argparse.Namespace) -> dict:
 
 def bench_evaluate(args: argparse.Namespace) -> dict:
     from rt_grasp_ros.cli.common import console
-    from rt_grasp_ros.cli.manip_cmd import table_1
+    from rt_grasp_ros.cli.manip_cmd import _categories, table_1
 
-    results = {}
+    results: dict = {}
     for policy in args.policies:
         config = EvalConfig(
             policy=policy,
-            categories="all",
+            categories=_categories(args.categories),
             trials=args.trials,
             seed=args.seed,
             pull=PullConfig(adaptive=not args.no_aia),
@@ -222,9 +223,94 @@ def bench_evaluate(args: argparse.Namespace) -> dict:
         summary["wall_s"] = round(time.perf_counter() - start, 1)
         results[policy] = summary | {"records": records}
         for split in ("train", "test"):
-            console().print(table_1(summary, split))
+            table = table_1(summary, split)
+            if table is not None:
+                console().print(table)
         print("failures:", summary["failures"], f"({summary['wall_s']} s)")
+        if summary.get("category_named"):
+            print("category named:", summary["category_named"])
+        results["against_oracle"] = against_oracle(results)
+        if args.json:  # after each policy, so that a long run keeps what it measured
+            args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
     return results
+
+
+def against_oracle(results: dict) -> dict:
+    """Each policy's split means as a share of the oracle's on the same seeds."""
+    oracle = results.get("oracle")
+    if oracle is None:
+        return {}
+    out = {}
+    for policy, summary in results.items():
+        if policy in ("oracle", "against_oracle"):
+            continue
+        out[policy] = {
+            split: {
+                k: round(summary[split][k] / oracle[split][k], 3) if oracle[split][k] else None
+                for k in ("initial", "long")
+            }
+            for split in ("train", "test")
+            if summary.get(split) and oracle.get(split)
+        }
+    return out
+
+
+def bench_heldout(args: argparse.Namespace) -> dict:
+    """A model's chain of thought on a collection it was not trained on (no robot).
+
+    Per sample: whether the contact pixel lands on the moving part, whether the category
+    named stands for the sample's, and the angle between the answered up direction and the
+    surface's inward normal (the collection's up, which is that normal plus noise).
+    """
+    import cv2
+
+    from rt_grasp_ros.data.images import read_rgb
+    from rt_grasp_ros.manip.dataset import load_samples
+    from rt_grasp_ros.manip.policies import DEFAULT_POLICY
+    from rt_grasp_ros.manip.predictor import ContactPredictor
+    from rt_grasp_ros.vlm.default import MANIP_DEFAULT_MODEL
+
+    model = MANIP_DEFAULT_MODEL if args.model == DEFAULT_POLICY else args.model
+    predictor = ContactPredictor.from_pretrained(model, dtype="float32", device="cpu")
+    rows = []
+    for meta in load_samples(args.data):
+        d = args.data / Path(meta["image"]).parent
+        mask = cv2.imread(str(d / "mask.png"), cv2.IMREAD_UNCHANGED)
+        answer = predictor.predict(read_rgb(d / "rgb.png"))
+        row = {"seed": meta["seed"], "category": meta["category"], "parsed": answer.ok}
+        row["named_right"] = meta["category"] in answer.candidates
+        if answer.ok:
+            c = answer.contact
+            x, y = int(c.x), int(c.y)
+            inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
+            row["on_part"] = bool(inside and mask[y, x] == 2)
+            cos = float(np.clip(np.dot(c.up, meta["contact"]["up_camera"]), -1.0, 1.0))
+            row["up_error_deg"] = round(float(np.degrees(np.arccos(cos))), 1)
+        rows.append(row)
+    parsed = [r for r in rows if r["parsed"]]
+    summary = {
+        "model": str(model),
+        "samples": len(rows),
+        "parsed": len(parsed),
+        "on_part": round(float(np.mean([r.get("on_part", False) for r in rows])), 3),
+        "named_right": round(float(np.mean([r["named_right"] for r in rows])), 3),
+        "up_error_median_deg": float(np.median([r["up_error_deg"] for r in parsed]))
+        if parsed
+        else None,
+        "chance_on_part": round(float(np.mean([_part_share(args.data, r) for r in rows])), 3),
+    }
+    print(json.dumps(summary, indent=1))
+    return summary | {"samples_detail": rows}
+
+
+def _part_share(folder: Path, row: dict) -> float:
+    """The share of the image the moving part covers (a uniform pixel's chance)."""
+    import cv2
+
+    from rt_grasp_ros.manip.dataset import sample_dir
+
+    mask = cv2.imread(str(sample_dir(folder, row["seed"]) / "mask.png"), cv2.IMREAD_UNCHANGED)
+    return float((mask == 2).mean())
 
 
 def main() -> None:
@@ -241,13 +327,28 @@ def main() -> None:
     e = sub.add_parser("evaluate")
     e.add_argument("--trials", type=int, default=10)
     e.add_argument("--seed", type=int, default=1_000_000)
-    e.add_argument("--policies", nargs="+", default=["oracle", "affordance", "random"])
+    e.add_argument(
+        "--policies",
+        nargs="+",
+        default=["oracle", "affordance", "random"],
+        help="baselines, default (the shipped manip-default) or checkpoints",
+    )
+    e.add_argument("--categories", nargs="+", default=["all"], metavar="CATEGORY")
     e.add_argument("--no-aia", action="store_true")
+    h = sub.add_parser("heldout")
+    h.add_argument("--model", default="default", help="default (manip-default) or a checkpoint")
+    h.add_argument("--data", type=Path, required=True, help="a collection the model never saw")
+    h.add_argument("--json", type=Path, help="write the numbers to this file")
     for p in (c, a, e):
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--json", type=Path, help="write the numbers to this file")
     args = parser.parse_args()
-    run = {"collect": bench_collect, "aia": bench_aia, "evaluate": bench_evaluate}[args.what]
+    run = {
+        "collect": bench_collect,
+        "aia": bench_aia,
+        "evaluate": bench_evaluate,
+        "heldout": bench_heldout,
+    }[args.what]
     result = run(args)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")

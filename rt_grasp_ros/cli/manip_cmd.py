@@ -82,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render.add_argument("--out", type=Path, required=True, help="PNG file")
     render.add_argument("--seed", type=int, default=0)
     render.add_argument("--size", type=int, default=180, help="tile size (px)")
+    render.add_argument(
+        "--policy",
+        help="instead: this policy's contact points and directions, one scene per category "
+        "(seeds from --seed; default: the shipped manip-default)",
+    )
+    render.add_argument("--categories", nargs="+", default=["all"], metavar="CATEGORY")
     render.set_defaults(func=run_render)
 
 
@@ -197,9 +203,17 @@ def run_reproduce(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """Render the category picture."""
+    """Render the category picture, or a policy's contacts (``--policy``)."""
+    from rt_grasp_ros.manip.evaluate import SPLITS
     from rt_grasp_ros.manip.render import render_categories
 
-    path = render_categories(args.out, args.seed, args.size)
+    if args.policy:
+        from rt_grasp_ros.manip.contact_picture import render_contacts
+
+        names = _categories(args.categories)
+        categories = SPLITS[names] if isinstance(names, str) else names
+        path = render_contacts(args.out, args.policy, categories, args.seed, args.size)
+    else:
+        path = render_categories(args.out, args.seed, args.size)
     console().print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
     return 0

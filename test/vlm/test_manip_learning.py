@@ -39,7 +39,7 @@ def decode_contacts(checkpoint: Path, folder: Path) -> list[dict]:
         d = folder / Path(meta["image"]).parent
         question = chain_of_thought(formats, meta["category"])[2]
         try:
-            contact, _ = greedy_contact(backbone, read_rgb(d / "rgb.png"), question, 48)
+            contact, _ = greedy_contact(backbone, read_rgb(d / "rgb.png"), question, 96)
         except AnswerParseError:
             contact = None
         out.append({"meta": meta, "mask": cv2.imread(str(d / "mask.png"), -1), "pose": contact})
@@ -86,3 +86,37 @@ def test_tiny_llava_puts_its_contacts_on_the_moving_part(tmp_path):
 
 def _angle(a, b) -> float:
     return float(np.degrees(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_tiny_llava_learns_from_a_simulator_collection(tmp_path):
+    pytest.importorskip("mujoco")
+    folder = tmp_path / "collection"
+    assert main(["manip", "collect", "--out", str(folder), "--n", "12", "--json"]) == 0
+    assert len(load_samples(folder)) >= 3
+    ckpt = tmp_path / "ckpt"
+    args = ["train", "--config", "manip-tiny-ft", "--data", str(folder), "--output", str(ckpt)]
+    sets = ["optim.max_steps=200", "optim.learning_rate=2e-3", "logging_steps=50"]
+    assert main([*args, *[w for s in sets for w in ("--set", s)], "--no-progress"]) == 0
+    results = decode_contacts(ckpt, folder)
+    parsed = [r for r in results if r["pose"] is not None]
+    on_part = [r["mask"][round(r["pose"].y), round(r["pose"].x)] == 2 for r in parsed]
+    up = [_angle(r["pose"].up, r["meta"]["contact"]["up_camera"]) for r in parsed]
+    # The objects sit near the image centre, so a fixed point is often on the part too; the up
+    # direction is what the image decides. Measured (seeds 0-11: 6 samples, 200 steps, about
+    # 50 s with the collection): 6/6 parsed and on the part, up 0.3 deg from the truth
+    # (median), the training mean 25.7 deg off. On training images, as the test above.
+    mean_up = np.mean([r["meta"]["contact"]["up_camera"] for r in results], axis=0)
+    mean_error = np.median(
+        [
+            _angle(mean_up / np.linalg.norm(mean_up), r["meta"]["contact"]["up_camera"])
+            for r in results
+        ]
+    )
+    print(
+        f"{len(parsed)}/{len(results)} parsed, {sum(on_part)} on the part, up median "
+        f"{np.median(up):.1f} deg (training mean {mean_error:.1f})"
+    )
+    assert len(parsed) >= 0.8 * len(results) and np.mean(on_part) >= 0.6
+    assert np.median(up) < 10 and np.median(up) < mean_error / 2

@@ -271,10 +271,12 @@ def test_wheel_ships_training_configs_and_templates(tmp_path):
     shipped = ROOT / "rt_grasp_ros" / "models" / "sim-default"
     installed = Path(found["default_model_dir"])
     assert installed == target / "rt_grasp_ros" / "models" / "sim-default"
-    # Every file of the shipped default model travels in the wheel (none while it is not built).
-    expected = sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())
-    got = sorted(p.relative_to(installed) for p in installed.rglob("*") if p.is_file())
-    assert got == expected
+    # Every file of the shipped models travels in the wheel (none while one is not built).
+    for name in ("sim-default", "manip-default"):
+        shipped, installed = ROOT / "rt_grasp_ros" / "models" / name, installed.parent / name
+        expected = sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())
+        got = sorted(p.relative_to(installed) for p in installed.rglob("*") if p.is_file())
+        assert got == expected, name
     assert found["tiny_family"] == "llava" and found["instructions"] >= 10
 
 

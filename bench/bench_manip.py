@@ -5,6 +5,7 @@ the evaluation of the baselines (the paper's Table 1 layout).
     python bench/bench_manip.py aia --seeds 3
     python bench/bench_manip.py evaluate --trials 10 --workers 2 --policies oracle random
     python bench/bench_manip.py heldout --model default --data runs/manip-validation
+    python bench/bench_manip.py join A.json B.json --json AB.json   # batches of evaluate
 
 Each prints a table and, with --json FILE, writes the numbers.
 """
@@ -255,6 +256,30 @@ def against_oracle(results: dict) -> dict:
     return out
 
 
+def bench_join(args: argparse.Namespace) -> dict:
+    """Join ``evaluate`` batches on other seeds: each policy's trials, summarised again."""
+    from rt_grasp_ros.manip.evaluate import summarize_eval
+
+    batches = [json.loads(path.read_text(encoding="utf-8")) for path in args.files]
+    results: dict = {}
+    for policy in dict.fromkeys(p for b in batches for p in b if p != "against_oracle"):
+        parts = [b[policy] for b in batches if policy in b]
+        records = [r for part in parts for r in part["records"]]
+        seeds = sorted({r["seed"] for r in records})
+        config = EvalConfig(
+            policy=policy,
+            categories=tuple(dict.fromkeys(r["category"] for r in records)),
+            pull=PullConfig(adaptive=parts[0]["pull"] == "aia"),
+        )
+        summary = summarize_eval(config, records)
+        summary |= {"seeds": [seeds[0], seeds[-1]], "wall_s": sum(p["wall_s"] for p in parts)}
+        results[policy] = summary | {"records": records}
+        print(policy, summary["train"], summary["test"], summary.get("category_named"))
+    results["against_oracle"] = against_oracle(results)
+    print(results["against_oracle"])
+    return results
+
+
 def bench_heldout(args: argparse.Namespace) -> dict:
     """A model's chain of thought on a collection it was not trained on (no robot).
 
@@ -339,6 +364,9 @@ def main() -> None:
     h.add_argument("--model", default="default", help="default (manip-default) or a checkpoint")
     h.add_argument("--data", type=Path, required=True, help="a collection the model never saw")
     h.add_argument("--json", type=Path, help="write the numbers to this file")
+    j = sub.add_parser("join")
+    j.add_argument("files", type=Path, nargs="+", help="evaluate --json files")
+    j.add_argument("--json", type=Path, help="write the joined numbers to this file")
     for p in (c, a, e):
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--json", type=Path, help="write the numbers to this file")
@@ -348,6 +376,7 @@ def main() -> None:
         "aia": bench_aia,
         "evaluate": bench_evaluate,
         "heldout": bench_heldout,
+        "join": bench_join,
     }[args.what]
     result = run(args)
     if args.json:

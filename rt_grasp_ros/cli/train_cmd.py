@@ -1,4 +1,4 @@
-"""``rt-grasp train``: reasoning tuning on a built dataset."""
+"""``rt-grasp train``: reasoning tuning on a built dataset, or ManipLLM's tasks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train the grasp model (projector, LoRA, or a tiny model)",
-        description="Train on one fold of a built dataset. Runs as is under torchrun or "
+        description="Train on one fold of a built dataset, or on ManipLLM's tasks from a "
+        "collection folder (`rt-grasp manip collect`; data.tasks selects them). Runs as is "
+        "under torchrun or "
         "`accelerate launch` (one process per GPU): the engine is distributed.engine "
         "(ddp, fsdp, deepspeed) and optim.batch_size stays the effective batch.",
     )
@@ -21,10 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config",
         required=True,
         metavar="NAME|YAML",
-        help="a packaged config (tiny, tiny-qwen2vl, llava-projector, llava-lora) or a YAML file",
+        help="a packaged config (tiny, tiny-qwen2vl, llava-projector, llava-lora, manip-tiny, "
+        "manip-tiny-qwen2vl, manip-tiny-{ft,oci,mlm,apr}, manip-llava7b) or a YAML file",
     )
     parser.add_argument(
-        "--data", type=Path, required=True, help="a dataset written by `rt-grasp dataset build`"
+        "--data",
+        type=Path,
+        required=True,
+        help="a dataset written by `rt-grasp dataset build`, or a ManipLLM collection folder",
     )
     parser.add_argument(
         "--output", type=Path, required=True, help="checkpoint folder (per fold: OUTPUT/fold_K)"

@@ -10,7 +10,8 @@ throughput, configuration) and ``samples/<seed>/`` for each success:
   (column, row), up and forward directions in camera and base frames, the part's motion) and
   the camera (intrinsics ``k``, pose of the optical frame in the base frame).
 
-``manipllm_tasks.json`` is the list of LLaVA conversations of the four tasks.
+``manipllm_tasks.json`` is the list of LLaVA conversations of the four tasks and the
+chain-of-thought conversation of each sample (each record names its ``task``).
 """
 
 from __future__ import annotations
@@ -97,16 +98,57 @@ def _task_sample(out: Path, meta: dict[str, Any], formats: TaskFormats, rng) -> 
     return TaskSample(f"{meta['seed']:08d}", meta["image"], meta["category"], contact, pos, neg)
 
 
-def build_tasks(out: Path, formats: TaskFormats | None = None, seed: int = 0) -> Path:
-    """Write ``manipllm_tasks.json``: the four conversations of every sample; its path."""
+def build_tasks(
+    out: Path,
+    formats: TaskFormats | None = None,
+    seed: int = 0,
+    chain: bool = True,
+    points: int = 4,
+) -> Path:
+    """Write ``manipllm_tasks.json``; its path.
+
+    It holds the four task conversations of every sample, with ``chain`` the sample's
+    chain-of-thought conversation, and ``points`` one-point affordance questions (task
+    ``point``, the form test-time adaptation asks in).
+    """
     formats = formats or load_task_formats()
     rng = np.random.default_rng(seed)
     records = []
     for meta in load_samples(out):
-        records += build_conversations(_task_sample(out, meta, formats, rng), formats, rng)
+        sample = _task_sample(out, meta, formats, rng)
+        records += build_conversations(sample, formats, rng, chain, points)
     path = out / TASKS_FILE
     path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def is_task_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a ManipLLM task file (a collection or merged shards)."""
+    return (Path(folder) / TASKS_FILE).is_file()
+
+
+def read_tasks(folder: str | Path, tasks: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """The conversations of ``folder``'s task file, those of ``tasks`` only if given.
+
+    Raises:
+        DatasetError: no task file, or a task that has no conversation in it (a file built
+            without the chain-of-thought conversation, say).
+    """
+    path = Path(folder) / TASKS_FILE
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"cannot read the ManipLLM task file {path}: {exc}") from exc
+    if tasks is None:
+        return records
+    present = {r.get("task") for r in records}
+    missing = [t for t in tasks if t not in present]
+    if missing:
+        raise DatasetError(
+            f"{path}: no conversations of task(s) {missing} (it has {sorted(map(str, present))});"
+            " rebuild it with build_tasks"
+        )
+    return [r for r in records if r.get("task") in tasks]
 
 
 def read_attempts(folder: Path) -> list[dict[str, Any]]:

@@ -26,6 +26,8 @@ from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
 _PLACEHOLDER = re.compile(r"\{([^}]*)\}")
 NAMES = ("category", "object", "part", "action", "where")
 TASKS = ("category", "affordance", "mask", "pose")
+CHAIN = "chain"  # the chain-of-thought conversation: inference's three turns, trained as one
+POINT = "point"  # one-point affordance questions, the form test-time adaptation asks in
 
 
 @dataclass(frozen=True)
@@ -286,32 +288,96 @@ def _record(sample: TaskSample, task: str, question: str, answer: str) -> dict[s
 
 
 def build_conversations(
-    sample: TaskSample, formats: TaskFormats, rng: np.random.Generator
+    sample: TaskSample,
+    formats: TaskFormats,
+    rng: np.random.Generator,
+    chain: bool = True,
+    points: int = 0,
 ) -> list[dict[str, Any]]:
-    """The four training conversations of one sample (category, affordance, mask, pose)."""
+    """The training conversations of one sample.
+
+    The four tasks (category, affordance, mask, pose), with ``chain`` the chain-of-thought
+    conversation (:func:`chain_conversation`), and ``points`` one-point affordance questions
+    (:func:`point_conversations`).
+    """
     names = formats.names_for(sample.category)
 
     def ask(task: TaskText | AffordanceTask | MaskTask, **extra: str) -> str:
         return task.questions[int(rng.integers(len(task.questions)))].format(**names, **extra)
 
     aff = formats.affordance
-    points = [(p, aff.positive) for p in sample.positives] + [
+    pairs = [(p, aff.positive) for p in sample.positives] + [
         (p, aff.negative) for p in sample.negatives
     ]
-    order = rng.permutation(len(points))
-    listed = ", ".join(f"({int(points[k][0][0])}, {int(points[k][0][1])})" for k in order)
-    answers = ", ".join(points[k][1] for k in order)
+    order = rng.permutation(len(pairs))
+    listed = ", ".join(f"({int(pairs[k][0][0])}, {int(pairs[k][0][1])})" for k in order)
+    answers = ", ".join(pairs[k][1] for k in order)
     values = pose_values(sample.contact)
     masked = mask_values(values, formats.mask, rng)
     pose = pose_answer(values, formats)
+    return (
+        [
+            _record(
+                sample, "category", ask(formats.category), formats.category.answer.format(**names)
+            ),
+            _record(sample, "affordance", ask(aff, points=listed), answers),
+            _record(sample, "mask", ask(formats.mask, masked=pose_answer(masked, formats)), pose),
+            _record(sample, "pose", ask(formats.pose), pose),
+        ]
+        + ([chain_conversation(sample, formats, pose)] if chain else [])
+        + point_conversations(sample, formats, points)
+    )
+
+
+def affordance_question(formats: TaskFormats, category: str, pixels: list[Any]) -> str:
+    """The affordance prior reasoning question (its first wording) about ``pixels`` (x, y)."""
+    listed = ", ".join(f"({int(x)}, {int(y)})" for x, y in pixels)
+    return formats.affordance.questions[0].format(**formats.names_for(category), points=listed)
+
+
+def point_conversations(sample: TaskSample, formats: TaskFormats, n: int) -> list[dict[str, Any]]:
+    """``n`` affordance questions about one pixel each, half of them positives (``yes``).
+
+    Test-time adaptation asks about the one pixel a trial operated on (paper Sec. 3.3);
+    these train that form of the question beside the task's list of 2 x 20 points.
+    """
+    aff = formats.affordance
+    picks = [(p, aff.positive) for p in sample.positives[: (n + 1) // 2]]
+    picks += [(p, aff.negative) for p in sample.negatives[: n // 2]]
     return [
-        _record(
-            sample, "category", ask(formats.category), formats.category.answer.format(**names)
-        ),
-        _record(sample, "affordance", ask(aff, points=listed), answers),
-        _record(sample, "mask", ask(formats.mask, masked=pose_answer(masked, formats)), pose),
-        _record(sample, "pose", ask(formats.pose), pose),
+        {
+            "id": f"{sample.sample_id}-{POINT}{k}",
+            "image": sample.image,
+            "task": POINT,
+            "conversations": [
+                human_turn(affordance_question(formats, sample.category, [pixel])),
+                gpt_turn(answer),
+            ],
+        }
+        for k, (pixel, answer) in enumerate(picks)
     ]
+
+
+def chain_conversation(sample: TaskSample, formats: TaskFormats, pose: str) -> dict[str, Any]:
+    """ManipLLM's inference as a training conversation.
+
+    The three prompts of :func:`chain_of_thought` in one conversation, answered with the
+    category, the reasoning template and the pose; the loss covers all three answers, so the
+    model learns to answer each turn in the context of the ones before it, as it is asked at
+    inference.
+    """
+    names = formats.names_for(sample.category)
+    category, reasoning, ask_pose = chain_of_thought(formats, sample.category)
+    turns = [
+        human_turn(category),
+        gpt_turn(formats.category.answer.format(**names)),
+        human_turn(reasoning, with_image=False),
+        gpt_turn(formats.reasoning.answer.format(**names)),
+        human_turn(ask_pose, with_image=False),
+        gpt_turn(pose),
+    ]
+    return {"id": f"{sample.sample_id}-{CHAIN}", "image": sample.image, "task": CHAIN,
+            "conversations": turns}  # fmt: skip
 
 
 def mask_values(values: list[str], task: MaskTask, rng: np.random.Generator) -> list[str]:

@@ -4,7 +4,8 @@
 
     CKPT/rt_grasp_checkpoint.json   base model, family, strategy, answer format, train config
     CKPT/processor/                 the processor (tokenizer, chat template) used in training
-    CKPT/adapter/                   LoRA adapter + projector (strategy lora, PEFT format)
+    CKPT/adapter/                   LoRA adapters (language model and/or vision tower) and the
+                                    parts that train in full (strategy lora, PEFT format)
     CKPT/weights.safetensors        trained parameters (strategy projector or full)
     CKPT/base/                      the base model itself, for tiny models built from scratch
 """

@@ -16,6 +16,18 @@ from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.vlm.tiny import TinySpec
 
 STRATEGIES = ("projector", "lora", "full")
+# What can train: the projector, the language model or the vision tower in full (with its
+# embeddings and head for the language model), or LoRA adapters on either's linear layers
+# (``vision_lora``: ManipLLM's V-Adapter, the part test-time adaptation updates).
+PARTS = ("projector", "language_model", "vision_tower", "lm_lora", "vision_lora")
+LORA_PARTS = ("lm_lora", "vision_lora")
+STRATEGY_PARTS = {
+    "projector": ("projector",),
+    "lora": ("projector", "lm_lora"),
+    "full": ("projector", "language_model"),
+}
+_EXCLUSIVE = (("language_model", "lm_lora"), ("vision_tower", "vision_lora"))
+MANIP_TASKS = ("category", "affordance", "mask", "pose", "chain", "point")
 ENGINES = ("ddp", "fsdp", "deepspeed")
 CONFIG_PACKAGE = "rt_grasp_ros.vlm"
 CONFIG_FOLDER = "configs"
@@ -95,9 +107,27 @@ class OptimConfig:
         return self.batch_size // per_step
 
 
+def _check_names(where: str, names: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+    """A non-empty list of distinct names from ``allowed``, or a ConfigError naming ``where``."""
+    if not names:
+        raise ConfigError(f"{where}: must name at least one of {', '.join(allowed)}")
+    for name in names:
+        if name not in allowed:
+            raise ConfigError(f"{where}: unknown {name!r}; allowed: {', '.join(allowed)}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: {list(names)} names an entry twice")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Which fold to train on, the longest conversation, and how samples are loaded.
+
+    ``tasks`` (ManipLLM task files only) selects the conversations that train, by task:
+    ``category`` (object category identification), ``affordance`` (affordance prior
+    reasoning), ``mask`` (masked language modelling), ``pose`` (the pose prompt) and
+    ``chain`` (the three chain-of-thought turns of inference in one conversation), ``point``
+    (affordance questions about one pixel, as test-time adaptation asks them); ``None``
+    trains every conversation of the file. The paper's Table 2 ablations are subsets.
 
     ``cache_examples`` keeps each sample's processed image and prompt in memory, for the next
     use with the same instruction; it helps small datasets of fixed images (memory grows with
@@ -110,10 +140,13 @@ class DataConfig:
     max_length: int = 2048
     cache_examples: bool = False
     num_workers: int = 0
+    tasks: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.num_workers < 0:
             raise ConfigError(f"data.num_workers must be 0 or more, got {self.num_workers}")
+        if self.tasks is not None:
+            _check_names("data.tasks", self.tasks, MANIP_TASKS)
 
 
 @dataclass(frozen=True)
@@ -155,7 +188,8 @@ class TrainConfig:
     """Everything ``rt-grasp train`` needs besides the data and the output folder."""
 
     model: ModelConfig
-    strategy: str = "lora"
+    strategy: str | None = None
+    trainable: tuple[str, ...] | None = None
     train_vision_tower: bool = False
     lora: LoraConfig = field(default_factory=LoraConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -167,10 +201,53 @@ class TrainConfig:
     save_steps: int = 500
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
+        if self.strategy is not None and self.strategy not in STRATEGIES:
             raise ConfigError(
                 f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
             )
+        if self.trainable is None:
+            return
+        if self.strategy is not None or self.train_vision_tower:
+            raise ConfigError(
+                "trainable: give either trainable or strategy/train_vision_tower, not both "
+                f"(trainable={list(self.trainable)}, strategy={self.strategy!r}, "
+                f"train_vision_tower={self.train_vision_tower})"
+            )
+        _check_names("trainable", self.trainable, PARTS)
+        for full, lora in _EXCLUSIVE:
+            if full in self.trainable and lora in self.trainable:
+                raise ConfigError(
+                    f"trainable: {full} trains in full, so {lora} on it has nothing to add; "
+                    "name one of them"
+                )
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """What trains (in :data:`PARTS` order): ``trainable``, or what ``strategy`` means.
+
+        ``strategy`` (default ``lora``) and ``train_vision_tower`` are the older spelling:
+        ``projector`` = [projector], ``lora`` = [projector, lm_lora], ``full`` =
+        [projector, language_model]; ``train_vision_tower`` adds vision_tower.
+        """
+        if self.trainable is not None:
+            named = set(self.trainable)
+        else:
+            named = set(STRATEGY_PARTS[self.strategy or "lora"])
+            named |= {"vision_tower"} if self.train_vision_tower else set()
+        return tuple(p for p in PARTS if p in named)
+
+    @property
+    def storage(self) -> str:
+        """How a checkpoint stores what trained (its ``strategy``).
+
+        ``lora`` (a PEFT adapter, with the parts that train in full as its saved modules)
+        when a LoRA part trains, else ``projector`` or ``full`` (the trained parameters in one
+        safetensors file).
+        """
+        parts = self.parts
+        if any(p in LORA_PARTS for p in parts):
+            return "lora"
+        return "projector" if parts == ("projector",) else "full"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (for checkpoints and logs)."""
@@ -211,6 +288,9 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     for option in options:
         if dataclasses.is_dataclass(option):
             return _build(option, value, where)
+        if typing.get_origin(option) is tuple and isinstance(value, (list, tuple)):
+            item = typing.get_args(option)[0]
+            return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
     for option in options:
         if option is bool and isinstance(value, bool):
             return value

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rt_grasp_ros.data.records import BuiltDataset, GroundTruth, open_built_dataset
+from rt_grasp_ros.data.records import GroundTruth
 from rt_grasp_ros.errors import ConfigError, DatasetError
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
@@ -33,16 +33,20 @@ from rt_grasp_ros.vlm.distributed import (
 from rt_grasp_ros.vlm.predictor import GraspPredictor
 from rt_grasp_ros.vlm.processing import collate
 from rt_grasp_ros.vlm.strategy import (
-    apply_strategy,
+    apply_trainable,
     count_parameters,
     keep_fp32_master_weights,
     trainable_state_dict,
 )
 from rt_grasp_ros.vlm.train_setup import (
+    MANIP_FORMAT,
     TINY_BASE,
+    TrainingData,
     dataset_prompts,
     evaluate_records,
     mixed_precision,
+    num_folds,
+    open_training_data,
     prepare_base,
     tokenizer_corpus,
     training_arguments,
@@ -50,11 +54,14 @@ from rt_grasp_ros.vlm.train_setup import (
 )
 
 __all__ = [
+    "MANIP_FORMAT",
     "TINY_BASE",
     "FoldRun",
     "TrainResult",
+    "TrainingData",
     "dataset_prompts",
     "evaluate_records",
+    "open_training_data",
     "plan_folds",
     "prepare_base",
     "tokenizer_corpus",
@@ -171,7 +178,7 @@ class _Run:
     config: TrainConfig
     backbone: Backbone
     model: Any
-    dataset: BuiltDataset
+    data: TrainingData
     val_records: list[dict[str, Any]]
     ground_truth: dict[str, GroundTruth]
     validating: bool = True  # rank 0 only; off where the engine shards the parameters
@@ -181,13 +188,12 @@ class _Run:
     def validate(self) -> tuple[float, int]:
         if not self.val_records:
             return 0.0, 0
-        manifest = self.dataset.manifest
         predictor = GraspPredictor(
             Backbone(
                 self.model, self.backbone.processor, self.backbone.family, self.backbone.source
             ),
-            manifest["format"],
-            int(manifest.get("decimals", 3)),
+            self.data.answer_format,
+            self.data.decimals,
             self.config.eval.max_new_tokens,
         )
         was_training = self.model.training
@@ -197,7 +203,7 @@ class _Run:
                 return evaluate_records(
                     predictor,
                     self.val_records,
-                    self.dataset.image_folder,
+                    self.data.image_folder,
                     self.ground_truth,
                     self.config.eval.batch_size,
                 )
@@ -212,25 +218,24 @@ def train(
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train on one fold of a built dataset and write a checkpoint to ``output``."""
+    """Train and write a checkpoint to ``output``.
+
+    ``data`` is a built grasp dataset (one fold of it trains, validated with the rectangle
+    metric) or a ManipLLM task folder (``rt-grasp manip collect`` output: the conversations
+    of ``data.tasks`` train, the loss over every assistant turn).
+    """
     torch = require("torch", "training")
     start = time.perf_counter()
     output = Path(output)
-    dataset = open_built_dataset(data)
-    fold = config.data.fold
-    train_records = dataset.records(fold, "train")
-    if not train_records:
-        raise DatasetError(f"{data}: fold {fold} has no training records")
+    source = open_training_data(config, data)
     processes = world_size()
     config.optim.accumulation_for(processes)  # a batch size that does not divide fails now
     with main_process_first():  # rank 0 builds a tiny base, the others then load it
-        load_path, base_name = prepare_base(config, dataset, output)
+        load_path, base_name = prepare_base(config, source.corpus, output)
     backbone = load_backbone(load_path, config.model.dtype, config.model.device)
     dtype = next(backbone.model.parameters()).dtype
     torch.manual_seed(config.seed)
-    model = apply_strategy(
-        backbone.model, backbone.family, config.strategy, config.lora, config.train_vision_tower
-    )
+    model = apply_trainable(backbone.model, backbone.family, config.parts, config.lora)
     keep_fp32_master_weights(model)
     if config.optim.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -239,12 +244,16 @@ def train(
     log.info(
         "training %s/%s: %d of %d parameters",
         backbone.family.name,
-        config.strategy,
+        "+".join(config.parts),
         trainable,
         total,
     )
 
-    val_records, _ = validation_records(dataset, fold, config.eval.samples)
+    val_records = (
+        validation_records(source.built, config.data.fold, config.eval.samples)[0]
+        if source.built is not None
+        else []
+    )
     in_training = validates_in_training(config.distributed, processes)
     if not in_training:
         log.info(
@@ -256,10 +265,10 @@ def train(
         config,
         backbone,
         model,
-        dataset,
+        source,
         val_records,
-        dataset.ground_truth() if val_records else {},
-        in_training and is_main_process(),
+        source.built.ground_truth() if val_records and source.built else {},
+        in_training and is_main_process() and bool(val_records),
         dtype=dtype,
     )
     trainer_cls, callback_cls, epoch_cls = _trainer_classes()
@@ -267,13 +276,13 @@ def train(
         config, output, processes, dtype, next(model.parameters()).device, progress
     )
     dataset_obj = ConversationDataset(
-        train_records,
-        dataset.image_folder,
+        source.records,
+        source.image_folder,
         backbone.processor,
         backbone.family,
         config.data.max_length,
         cache=config.data.cache_examples,
-        prompts=dataset_prompts(dataset),
+        prompts=source.prompts,
         seed=config.seed,
     )
     trainer = trainer_cls(
@@ -282,7 +291,7 @@ def train(
         train_dataset=dataset_obj,
         data_collator=partial(collate, pad_token_id=backbone.processor.tokenizer.pad_token_id),
         callbacks=[callback_cls(run), epoch_cls(dataset_obj)],
-        trainable_only=config.strategy != "lora",
+        trainable_only=config.storage != "lora",
     )
     trainer.train(resume_from_checkpoint=resume or None)
 
@@ -290,18 +299,15 @@ def train(
     info = CheckpointInfo(
         base_model=base_name,
         family=backbone.family.name,
-        strategy=config.strategy,
-        answer_format=dataset.manifest["format"],
-        decimals=int(dataset.manifest.get("decimals", 3)),
+        strategy=config.storage,
+        answer_format=source.answer_format,
+        decimals=source.decimals,
         train_config=config.to_dict(),
         extra={
-            "dataset": {
-                "path": str(Path(data).resolve()),
-                "fold": fold,
-                "split": dataset.manifest["split"],
-            },
+            "dataset": source.description,
+            "trainable": list(config.parts),
             "steps": trainer.state.global_step,
-            "default_instruction": (dataset.manifest.get("instructions") or [None])[0],
+            "default_instruction": source.default_instruction,
             "validation": [{"step": s, "accuracy": a} for s, a in run.validation],
         },
     )
@@ -337,7 +343,7 @@ def _write_outputs(
         run.validation,
         losses,
         output / "training_curve.png",
-        f"{run.backbone.family.name} / {run.config.strategy} / {info.answer_format}",
+        f"{run.backbone.family.name} / {'+'.join(run.config.parts)} / {info.answer_format}",
     )
 
 
@@ -394,6 +400,6 @@ def train_folds(
     progress: bool = True,
 ) -> Iterator[tuple[FoldRun, TrainResult]]:
     """Train each run of :func:`plan_folds` in turn, yielding its result when it is done."""
-    runs = plan_folds(config, open_built_dataset(data).num_folds, output, fold)
+    runs = plan_folds(config, num_folds(data), output, fold)
     for run in runs:
         yield run, train(run.config, data, run.output, resume=resume, progress=progress)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rt_grasp_ros.data.records import BuiltDataset, GroundTruth
+from rt_grasp_ros.data.records import BuiltDataset, GroundTruth, open_built_dataset
+from rt_grasp_ros.errors import ConfigError, DatasetError
 from rt_grasp_ros.eval.scoring import evaluate_answers
+from rt_grasp_ros.manip.dataset import is_task_folder, read_tasks
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.conversation import PromptTemplates
 from rt_grasp_ros.prompts.templates import load_templates
@@ -22,6 +25,95 @@ from rt_grasp_ros.vlm.predictor import GraspPredictor
 from rt_grasp_ros.vlm.tiny import build_tiny
 
 TINY_BASE = "base"
+MANIP_FORMAT = "manipllm"  # the answer format of checkpoints trained on ManipLLM's tasks
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a run trains on: one fold of a built grasp dataset, or a ManipLLM task file.
+
+    Attributes:
+        records: the training conversations (LLaVA layout).
+        image_folder: the folder their image paths are relative to.
+        corpus: the texts a tiny model's tokenizer learns from.
+        answer_format: how answers are written (a grasp format, or ``manipllm``).
+        decimals: decimals of grasp answers (0 for ManipLLM's integer bins).
+        description: the checkpoint's ``dataset`` entry.
+        default_instruction: the prompt a checkpoint is asked with by default.
+        built: the grasp dataset, for its prompt templates and rectangle-metric validation;
+            ``None`` for ManipLLM tasks (no validation during training).
+    """
+
+    records: list[dict[str, Any]]
+    image_folder: Path
+    corpus: list[str]
+    answer_format: str
+    decimals: int
+    description: dict[str, Any]
+    default_instruction: str | None
+    built: BuiltDataset | None = None
+
+    @property
+    def prompts(self) -> PromptTemplates | None:
+        """The grasp dataset's prompt templates (conversations drawn anew each epoch)."""
+        return dataset_prompts(self.built) if self.built is not None else None
+
+
+def open_training_data(config: TrainConfig, data: str | Path) -> TrainingData:
+    """The training conversations of ``data``.
+
+    A ManipLLM task folder (``rt-grasp manip collect`` output; the tasks of ``data.tasks``)
+    or a built grasp dataset (fold ``data.fold``).
+
+    Raises:
+        ConfigError: ``data.tasks`` given for a grasp dataset.
+        DatasetError: no training records.
+    """
+    tasks = config.data.tasks
+    if is_task_folder(data):
+        records = read_tasks(data, tasks)
+        everything = read_tasks(data)
+        corpus = [turn["value"] for r in everything for turn in r["conversations"]]
+        pose = next((r for r in everything if r.get("task") == "pose"), None)
+        return TrainingData(
+            records,
+            Path(data).resolve(),
+            corpus,
+            MANIP_FORMAT,
+            0,
+            {
+                "path": str(Path(data).resolve()),
+                "kind": "manipllm",
+                "tasks": sorted({str(r.get("task")) for r in records}),
+                "conversations": len(records),
+            },
+            pose["conversations"][0]["value"].split("\n", 1)[-1] if pose else None,
+        )
+    if tasks is not None:
+        raise ConfigError(
+            f"data.tasks: selects ManipLLM tasks, but {data} is a built grasp dataset "
+            "(no manipllm_tasks.json); leave data.tasks out"
+        )
+    dataset = open_built_dataset(data)
+    fold = config.data.fold
+    records = dataset.records(fold, "train")
+    if not records:
+        raise DatasetError(f"{data}: fold {fold} has no training records")
+    return TrainingData(
+        records,
+        dataset.image_folder,
+        tokenizer_corpus(dataset),
+        dataset.manifest["format"],
+        int(dataset.manifest.get("decimals", 3)),
+        {"path": str(Path(data).resolve()), "fold": fold, "split": dataset.manifest["split"]},
+        (dataset.manifest.get("instructions") or [None])[0],
+        dataset,
+    )
+
+
+def num_folds(data: str | Path) -> int:
+    """The folds of ``data`` (a ManipLLM task file has one)."""
+    return 1 if is_task_folder(data) else open_built_dataset(data).num_folds
 
 
 def validation_records(
@@ -60,13 +152,16 @@ def evaluate_records(
     return report.accuracy, report.count("unparsable")
 
 
-def prepare_base(config: TrainConfig, dataset: BuiltDataset, output: Path) -> tuple[str, str]:
-    """(path to load, name to record): a hub id or path, or a tiny model in ``output/base``."""
+def prepare_base(config: TrainConfig, corpus: list[str], output: Path) -> tuple[str, str]:
+    """(path to load, name to record): a hub id or path, or a tiny model in ``output/base``.
+
+    A tiny model's tokenizer learns from ``corpus``.
+    """
     if config.model.base is not None:
         return config.model.base, config.model.base
     base_dir = output / TINY_BASE
     if not (base_dir / "config.json").exists():
-        build_tiny(config.model.tiny, tokenizer_corpus(dataset), base_dir)
+        build_tiny(config.model.tiny, corpus, base_dir)
     return str(base_dir), TINY_BASE
 
 

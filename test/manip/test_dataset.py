@@ -10,10 +10,13 @@ from rt_grasp_ros.manip.dataset import (
     ATTEMPTS,
     TASKS_FILE,
     build_tasks,
+    is_task_folder,
     load_samples,
     merge,
+    read_tasks,
     write_sample,
 )
+from rt_grasp_ros.manip.tasks import TASKS
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
 
@@ -77,7 +80,23 @@ def test_a_sample_folder_holds_images_maps_and_the_record(tmp_path):
     }
     path = build_tasks(tmp_path / "a")
     tasks = json.loads(path.read_text())
-    assert [t["task"] for t in tasks] == ["category", "affordance", "mask", "pose"]
+    assert [t["task"] for t in tasks] == [*TASKS, "chain"] + ["point"] * 4
+    path = build_tasks(tmp_path / "a", chain=False, points=0)
+    assert [t["task"] for t in read_tasks(tmp_path / "a")] == list(TASKS)
+
+
+def test_tasks_are_read_by_name(tmp_path):
+    a = shard(tmp_path / "a", [0, 2])
+    build_tasks(a)
+    assert is_task_folder(a) and not is_task_folder(tmp_path)
+    assert len(read_tasks(a)) == 2 * (5 + 4)
+    chosen = read_tasks(a, ("pose", "category"))
+    assert sorted(r["task"] for r in chosen) == ["category", "category", "pose", "pose"]
+    build_tasks(a, chain=False, points=0)
+    with pytest.raises(DatasetError, match=r"no conversations of task\(s\) \['chain'\]"):
+        read_tasks(a, ("pose", "chain"))
+    with pytest.raises(DatasetError, match="cannot read the ManipLLM task file"):
+        read_tasks(tmp_path)
 
 
 def test_merge_joins_shards_and_builds_the_tasks(tmp_path):
@@ -91,7 +110,7 @@ def test_merge_joins_shards_and_builds_the_tasks(tmp_path):
     seeds = [json.loads(x)["seed"] for x in lines]
     assert seeds == [0, 1, 2, 3, 4, 5]
     tasks = json.loads((tmp_path / "all" / TASKS_FILE).read_text())
-    assert len(tasks) == 3 * 4
+    assert len(tasks) == 3 * (5 + 4)  # four tasks, the chain, four one-point questions
     assert {t["image"] for t in tasks} == {f"samples/{s:08d}/rgb.png" for s in (0, 2, 4)}
 
 

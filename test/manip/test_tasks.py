@@ -60,7 +60,7 @@ def test_affordance_points_follow_the_thresholds():
 
 def test_the_four_tasks_in_llava_layout():
     formats, s = sample()
-    records = build_conversations(s, formats, np.random.default_rng(0))
+    records = build_conversations(s, formats, np.random.default_rng(0), chain=False)
     assert [r["task"] for r in records] == ["category", "affordance", "mask", "pose"]
     for r in records:
         human, gpt = r["conversations"]
@@ -81,6 +81,35 @@ def test_the_four_tasks_in_llava_layout():
     back = parse_contact(pose["conversations"][1]["value"])
     assert (back.x, back.y) == (55, 30)
     assert np.dot(back.up, s.contact.up) > 0.999
+
+
+def test_the_chain_of_thought_conversation_is_inference_with_its_answers():
+    formats, s = sample()
+    records = build_conversations(s, formats, np.random.default_rng(0), points=3)
+    points = records[5:]
+    records = records[:5]
+    assert [r["task"] for r in records] == ["category", "affordance", "mask", "pose", "chain"]
+    # One-point affordance questions: the first positives, then negatives, in the task's words.
+    assert [r["conversations"][1]["value"] for r in points] == ["yes", "yes", "no"]
+    x, y = s.positives[0]
+    assert points[0]["conversations"][0]["value"] == (
+        IMAGE_PLACEHOLDER + "\n" + formats.affordance.questions[0].format(points=f"({x}, {y})")
+    )
+    assert [r["task"] for r in points] == ["point"] * 3 and points[2]["id"].endswith("-point2")
+    cat, *_, pose, chain = records
+    turns = chain["conversations"]
+    assert [t["from"] for t in turns] == ["human", "gpt"] * 3
+    # The prompts inference asks, in its order; only the first turn carries the image.
+    assert [t["value"] for t in turns[::2]] == [
+        IMAGE_PLACEHOLDER + "\n" + chain_of_thought(formats, s.category)[0],
+        *chain_of_thought(formats, s.category)[1:],
+    ]
+    assert turns[1]["value"] == cat["conversations"][1]["value"]
+    door = formats.names_for("door")
+    reasoning = f"The door of the cabinet can be opened by pulling {door['where']}."
+    assert turns[3]["value"] == reasoning
+    assert turns[5]["value"] == pose["conversations"][1]["value"]
+    assert chain["image"] == s.image and chain["id"].endswith("-chain")
 
 
 def test_chain_of_thought_prompts():

@@ -67,3 +67,11 @@ def pytest_runtest_setup(item):
 
         if not torch.cuda.is_available():
             pytest.skip("no CUDA device: torch.cuda.is_available() is False")
+
+
+@pytest.fixture(scope="session")
+def manip_folder(tmp_path_factory):
+    """Eight generated ManipLLM samples and their task file (the collection layout)."""
+    from manip_synthetic import write_manip_collection
+
+    return write_manip_collection(tmp_path_factory.mktemp("manip") / "collection", 8)

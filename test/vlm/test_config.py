@@ -9,7 +9,20 @@ import rt_grasp_ros
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.vlm.config import load_train_config, packaged_configs, resolve_train_config
 
-PACKAGED = {"tiny", "tiny-qwen2vl", "llava-projector", "llava-lora", "sim-default"}
+PACKAGED = {
+    "tiny",
+    "tiny-qwen2vl",
+    "llava-projector",
+    "llava-lora",
+    "sim-default",
+    "manip-tiny",
+    "manip-tiny-qwen2vl",
+    "manip-tiny-ft",
+    "manip-tiny-oci",
+    "manip-tiny-mlm",
+    "manip-tiny-apr",
+    "manip-llava7b",
+}
 
 
 def test_shipped_configs_reproduce_the_paper_settings():

@@ -103,8 +103,8 @@ def test_a_drawer_and_a_door_open_through_the_action_with_the_oracle_contact(
         pulls = [f for f in feedback if f.stage == "pull" and f.step > 0]
         assert [f.step for f in pulls] == sorted(f.step for f in pulls)
         assert pulls[-1].step == result.steps
-        assert abs(math.hypot(pulls[-1].direction.x, pulls[-1].direction.y,
-                              pulls[-1].direction.z) - 1.0) < 1e-6
+        d = pulls[-1].direction
+        assert abs(math.hypot(d.x, d.y, d.z) - 1.0) < 1e-6  # a unit direction
         assert [f.stage for f in feedback][:2] == ["approach", "seal"]
         assert spin_until(ros_node, lambda: parts and parts[-1].position[0] > 0.1, 20.0)
         print(f"drawer over ROS: {opened:.3f} m in {result.steps} steps, {wall:.1f} s wall")
@@ -122,8 +122,10 @@ def test_a_drawer_and_a_door_open_through_the_action_with_the_oracle_contact(
         joint_type, opened = client.part_state()
         assert joint_type == "revolute"
         assert opened > 0.3, (result.failure, result.message, opened)
-        print(f"door over ROS: {opened:.3f} rad ({result.failure or 'success'}: "
-              f"{result.message}), {wall:.1f} s wall")
+        print(
+            f"door over ROS: {opened:.3f} rad ({result.failure or 'success'}: "
+            f"{result.message}), {wall:.1f} s wall"
+        )
     finally:
         client.close()
     server.stop_cleanly()

@@ -99,7 +99,7 @@ class StackClient:
         goal = ExecuteGrasp.Goal(grasp=grasp, lift_height=lift, hold_time=hold)
         return self._run_action(self.execute_client, '/execute_grasp', goal, feedback, timeout)
 
-    def scene_contact(self, seed=0, timeout=20.0):
+    def scene_contact(self, seed=0, timeout=60.0):
         """Return the sim's oracle contact pose on its articulated part (rt_grasp/ContactPose)."""
         response = self._call(self.contact_client, GetSceneContact.Request(seed=seed), timeout)
         if not response.success:

@@ -12,102 +12,68 @@ import sys
 from rt_grasp_ros.errors import ConfigError
 from rt_grasp_ros.ros.frames import extrinsic_numbers, MISSING, parse_extrinsic, tf2_available
 
-PACKAGE = "rt_grasp"
+PACKAGE = 'rt_grasp'
 
 # name -> (default, description)
 ARGUMENTS = {
-    "sim": (
-        "true",
-        "run the embedded MuJoCo robot (false: a real robot, camera driver and "
-        "vacuum driver answer on the same interfaces)",
-    ),
-    "model": (
-        "default",
-        "checkpoint folder or hub id of the grasp model (default: the shipped "
-        "embedded model; empty: no planner)",
-    ),
-    "gripper": ("parallel", "parallel (Franka Hand) or suction (Cobot Pump)"),
-    "camera": (
-        "topics",
-        "camera source: topics (any driver, or the sim), realsense "
-        "(pyrealsense2), kinect (pyk4a) or none (no camera and no planner: "
-        "the robot and the executor alone, to check an arm)",
-    ),
-    "executor": (
-        "cartesian",
-        "executor backend: cartesian (impedance targets) or moveit "
-        "(moveit_py; with sim:=false it includes franka_fr3_moveit_config)",
-    ),
-    "rviz": ("false", "start RViz with rviz/rt_grasp.rviz (needs a ROS install)"),
-    "refinement": (
-        "true",
-        "start grasp_refinement (the grasp as an interactive marker: drag it, "
-        "follow-ups, execute; with a planner only)",
-    ),
-    "seed": ("0", "seed of the simulated scene"),
-    "task": (
-        "grasp",
-        "grasp (RT-Grasp: planner and grasp executor) or articulated (ManipLLM: "
-        "an articulated object, the suction tool and the impedance_adaptation "
-        "server; the contact comes from the sim's oracle, sim/scene_contact, "
-        "until the planner has a contact mode: no planner is started)",
-    ),
-    "category": (
-        "drawer",
-        "task:=articulated, sim:=true: the articulated category of the "
-        "scene (the categories of `rt-grasp manip collect`)",
-    ),
-    "camera_extrinsic": (
-        "",
-        "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
-        "hand-eye calibration), set once for every node; empty: the sim "
-        "camera's pose with sim:=true, TF (tf2_ros) with sim:=false",
-    ),
+    'sim': ('true', 'run the embedded MuJoCo robot (false: a real robot, camera driver and '
+                    'vacuum driver answer on the same interfaces)'),
+    'model': ('default', 'checkpoint folder or hub id of the grasp model (default: the shipped '
+                         'embedded model; empty: no planner)'),
+    'gripper': ('parallel', 'parallel (Franka Hand) or suction (Cobot Pump)'),
+    'camera': ('topics', 'camera source: topics (any driver, or the sim), realsense '
+                         '(pyrealsense2), kinect (pyk4a) or none (no camera and no planner: '
+                         'the robot and the executor alone, to check an arm)'),
+    'executor': ('cartesian', 'executor backend: cartesian (impedance targets) or moveit '
+                              '(moveit_py; with sim:=false it includes franka_fr3_moveit_config)'),
+    'rviz': ('false', 'start RViz with rviz/rt_grasp.rviz (needs a ROS install)'),
+    'refinement': ('true', 'start grasp_refinement (the grasp as an interactive marker: drag it, '
+                           'follow-ups, execute; with a planner only)'),
+    'seed': ('0', 'seed of the simulated scene'),
+    'task': ('grasp', 'grasp (RT-Grasp: planner and grasp executor) or articulated (ManipLLM: '
+                      'an articulated object, the suction tool and the impedance_adaptation '
+                      "server; the contact comes from the sim's oracle, sim/scene_contact, "
+                      'until the planner has a contact mode: no planner is started)'),
+    'category': ('drawer', 'task:=articulated, sim:=true: the articulated category of the '
+                           'scene (the categories of `rt-grasp manip collect`)'),
+    'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
+                             'hand-eye calibration), set once for every node; empty: the sim '
+                             "camera's pose with sim:=true, TF (tf2_ros) with sim:=false"),
     # sim:=false: the real robot (see rt_grasp_ros/ros/franka_bringup.py for driver:=franka_ros2)
-    "driver": (
-        "franka_ros2",
-        "sim:=false: the robot driver; franka_ros2 includes "
-        "franka_bringup (and the camera driver, the vacuum node); "
-        "libfranka runs the franka node of this package (and vacuum_gripper "
-        "with gripper:=suction)",
-    ),
-    "robot_ip": ("", "sim:=false: the robot's address (FCI), e.g. 172.16.0.2"),
-    "controller": (
-        "franka",
-        "sim:=false, executor:=cartesian: the Cartesian impedance "
-        "controller: franka (franka_example_controllers' "
-        "cartesian_impedance_example_controller) or crisp "
-        "(crisp_controllers)",
-    ),
+    'driver': ('franka_ros2', 'sim:=false: the robot driver; franka_ros2 includes '
+                              'franka_bringup (and the camera driver, the vacuum node); '
+                              'libfranka runs the franka node of this package (and vacuum_gripper '
+                              'with gripper:=suction)'),
+    'robot_ip': ('', "sim:=false: the robot's address (FCI), e.g. 172.16.0.2"),
+    'controller': ('franka', 'sim:=false, executor:=cartesian: the Cartesian impedance '
+                             "controller: franka (franka_example_controllers' "
+                             'cartesian_impedance_example_controller) or crisp '
+                             '(crisp_controllers)'),
 }
-CHOICES = {
-    "sim": ("true", "false"),
-    "gripper": ("parallel", "suction"),
-    "camera": ("topics", "realsense", "kinect", "none"),
-    "executor": ("cartesian", "moveit"),
-    "rviz": ("true", "false"),
-    "refinement": ("true", "false"),
-    "driver": ("franka_ros2", "libfranka"),
-    "controller": ("franka", "crisp"),
-    "task": ("grasp", "articulated"),
-}
+CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
+           'camera': ('topics', 'realsense', 'kinect', 'none'),
+           'executor': ('cartesian', 'moveit'), 'rviz': ('true', 'false'),
+           'refinement': ('true', 'false'), 'driver': ('franka_ros2', 'libfranka'),
+           'controller': ('franka', 'crisp'), 'task': ('grasp', 'articulated')}
 
 
-def sim_camera_extrinsic(args: dict | None = None) -> list:
-    """
-    Return the sim camera's optical frame in the base frame: x y z qx qy qz qw.
-
-    With task:=articulated the camera of the articulated scene of ``seed`` and ``category``
-    (its view is randomised per seed, as in ManipLLM's collection).
-    """
-    if args is not None and args["task"] == "articulated":
-        from rt_grasp_ros.manip.scene import manip_scene
-
-        config = manip_scene(int(args["seed"]), args["category"]).config
-        return extrinsic_numbers(config.camera.camera().base_from_camera)
+def sim_camera_extrinsic() -> list:
+    """Return the sim camera's optical frame in the base frame: x y z qx qy qz qw."""
     from rt_grasp_ros.sim.camera import CameraConfig
 
     return extrinsic_numbers(CameraConfig().camera().base_from_camera)
+
+
+def articulated_camera_extrinsic(args: dict) -> list:
+    """
+    Return the camera of the articulated scene of ``seed`` and ``category`` (as above).
+
+    Its view is randomised per seed, as in ManipLLM's collection (manip_scene).
+    """
+    from rt_grasp_ros.manip.scene import manip_scene
+
+    config = manip_scene(int(args['seed']), args['category']).config
+    return extrinsic_numbers(config.camera.camera().base_from_camera)
 
 
 def camera_extrinsic(args: dict):
@@ -118,20 +84,20 @@ def camera_extrinsic(args: dict):
     (the sim renders from its own camera, so planning with another pose would be wrong). With
     sim:=false it is the argument, or None (TF) where tf2_ros is installed; else ConfigError.
     """
-    given = parse_extrinsic(args["camera_extrinsic"], "argument camera_extrinsic")
-    if args["sim"] == "true":
-        sim = sim_camera_extrinsic(args)
+    given = parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
+    if args['sim'] == 'true':
+        sim = (articulated_camera_extrinsic(args) if args['task'] == 'articulated'
+               else sim_camera_extrinsic())
         if given is not None and not same_pose(given, sim):
             raise ConfigError(
                 f"argument camera_extrinsic:='{args['camera_extrinsic']}' differs from the sim "
                 f"camera's pose '{' '.join(f'{v:.7g}' for v in sim)}': with sim:=true leave it "
-                "empty (the sim renders from its own camera)"
-            )
+                'empty (the sim renders from its own camera)')
         return sim
     if given is not None:
         return extrinsic_numbers(given)
     if not tf2_available():
-        raise ConfigError(f"sim:=false needs the camera extrinsic: {MISSING}")
+        raise ConfigError(f'sim:=false needs the camera extrinsic: {MISSING}')
     return None
 
 
@@ -140,15 +106,13 @@ def same_pose(pose, numbers: list, tolerance: float = 1e-6) -> bool:
     other = extrinsic_numbers(parse_extrinsic(numbers))
     mine = extrinsic_numbers(pose)
     dq = abs(sum(a * b for a, b in zip(mine[3:], other[3:], strict=True)))
-    return (
-        max(abs(a - b) for a, b in zip(mine[:3], other[:3], strict=True)) <= tolerance
-        and dq >= 1.0 - tolerance
-    )
+    return (max(abs(a - b) for a, b in zip(mine[:3], other[:3], strict=True)) <= tolerance
+            and dq >= 1.0 - tolerance)
 
 
 def rviz_parameters(arguments: dict) -> dict:
     """Return RViz's parameters: it follows the sim's clock when the sim runs."""
-    return {"use_sim_time": resolve(arguments)["sim"] == "true"}
+    return {'use_sim_time': resolve(arguments)['sim'] == 'true'}
 
 
 @dataclass(frozen=True)
@@ -169,115 +133,91 @@ def config_dir() -> Path:
     The source tree's config/ in a checkout (so edits count at once), else the installed
     share/rt_grasp/config (ament index, or this Python's prefix when nothing is sourced).
     """
-    source = Path(__file__).resolve().parents[2] / "config"
-    if (source / "sim.yaml").is_file():
+    source = Path(__file__).resolve().parents[2] / 'config'
+    if (source / 'sim.yaml').is_file():
         return source
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        return Path(get_package_share_directory(PACKAGE)) / "config"
+        return Path(get_package_share_directory(PACKAGE)) / 'config'
     except (ImportError, LookupError, OSError):
-        installed = Path(sys.prefix) / "share" / PACKAGE / "config"
+        installed = Path(sys.prefix) / 'share' / PACKAGE / 'config'
         if installed.is_dir():
             return installed
-    raise ConfigError(f"no config/ folder of {PACKAGE}: looked in {source} and the ament index")
+    raise ConfigError(f'no config/ folder of {PACKAGE}: looked in {source} and the ament index')
 
 
 def resolve(arguments: dict) -> dict:
     """Defaults filled in and every value checked; an unknown name or value names itself."""
     unknown = set(arguments) - set(ARGUMENTS)
     if unknown:
-        raise ConfigError(f"unknown argument(s) {sorted(unknown)}; known: {sorted(ARGUMENTS)}")
+        raise ConfigError(f'unknown argument(s) {sorted(unknown)}; known: {sorted(ARGUMENTS)}')
     args = {k: str(arguments.get(k, d)) for k, (d, _) in ARGUMENTS.items()}
     for name, allowed in CHOICES.items():
         if args[name] not in allowed:
-            raise ConfigError(f"argument {name}:={args[name]} must be one of {list(allowed)}")
+            raise ConfigError(f'argument {name}:={args[name]} must be one of {list(allowed)}')
     try:
-        int(args["seed"])
+        int(args['seed'])
     except ValueError:
         raise ConfigError(f"argument seed:={args['seed']} must be an integer") from None
-    parse_extrinsic(args["camera_extrinsic"], "argument camera_extrinsic")
-    if args["sim"] == "false" and args["driver"] == "libfranka" and not args["robot_ip"]:
-        raise ConfigError("driver:=libfranka needs robot_ip:=ADDRESS (the FCI address)")
-    if args["sim"] == "true" and args["camera"] == "none":
-        raise ConfigError("camera:=none needs sim:=false (the sim renders its own camera)")
+    parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
+    if args['sim'] == 'false' and args['driver'] == 'libfranka' and not args['robot_ip']:
+        raise ConfigError('driver:=libfranka needs robot_ip:=ADDRESS (the FCI address)')
+    if args['sim'] == 'true' and args['camera'] == 'none':
+        raise ConfigError('camera:=none needs sim:=false (the sim renders its own camera)')
     from rt_grasp_ros.sim.articulated import ARTICULATED
 
-    if args["task"] == "articulated" and args["category"] not in ARTICULATED:
-        raise ConfigError(
-            f"argument category:={args['category']} must be one of {list(ARTICULATED)}"
-        )
+    if args['task'] == 'articulated' and args['category'] not in ARTICULATED:
+        raise ConfigError(f"argument category:={args['category']} must be one of "
+                          f'{list(ARTICULATED)}')
     return args
 
 
 def libfranka_nodes(args: dict, conf: Path) -> list:
     """Return the franka driver node (and the Cobot Pump's with gripper:=suction)."""
-    ip = args["robot_ip"]
-    suction = args["gripper"] == "suction"
-    out = [
-        NodeSpec(
-            "franka",
-            "franka",
-            (str(conf / "franka.yaml"),),
-            {"robot_ip": ip, "gripper": not suction},
-        )
-    ]
+    ip = args['robot_ip']
+    suction = args['gripper'] == 'suction'
+    out = [NodeSpec('franka', 'franka', (str(conf / 'franka.yaml'),),
+                    {'robot_ip': ip, 'gripper': not suction})]
     if suction:
-        out.append(
-            NodeSpec(
-                "vacuum_gripper",
-                "vacuum_gripper",
-                (str(conf / "vacuum_gripper.yaml"),),
-                {"robot_ip": ip},
-            )
-        )
+        out.append(NodeSpec('vacuum_gripper', 'vacuum_gripper',
+                            (str(conf / 'vacuum_gripper.yaml'),), {'robot_ip': ip}))
     return out
 
 
 def impedance_adaptation_node(args: dict, conf: Path, real, libfranka: bool) -> NodeSpec:
     """Return the impedance_adaptation server, on the robot's controller as the executor is."""
-    sim = args["sim"] == "true"
-    params = {"use_sim_time": sim, "target_mode": "trajectory" if sim else "stream"}
+    sim = args['sim'] == 'true'
+    params = {'use_sim_time': sim, 'target_mode': 'trajectory' if sim else 'stream'}
     remaps = ()
     if real is not None:
-        params["base_frame"] = real.executor["base_frame"]
+        params['base_frame'] = real.executor['base_frame']
         remaps = real.executor_remaps
     if libfranka:
-        params["base_frame"] = "fr3_link0"
-    return NodeSpec(
-        "impedance_adaptation",
-        "impedance_adaptation",
-        (str(conf / "impedance_adaptation.yaml"),),
-        params,
-        remaps,
-    )
+        params['base_frame'] = 'fr3_link0'
+    return NodeSpec('impedance_adaptation', 'impedance_adaptation',
+                    (str(conf / 'impedance_adaptation.yaml'),), params, remaps)
 
 
 def nodes(arguments: dict) -> list:
     """Return the nodes to start for ``arguments`` (launch-argument names, string values)."""
     args = resolve(arguments)
     conf = config_dir()
-    sim = args["sim"] == "true"
-    common = {"use_sim_time": sim}
-    camera = args["camera"] != "none"
+    sim = args['sim'] == 'true'
+    common = {'use_sim_time': sim}
+    camera = args['camera'] != 'none'
     extrinsic = camera_extrinsic(args) if camera else None
-    frames = {} if extrinsic is None else {"camera_extrinsic": extrinsic}
-    libfranka = not sim and args["driver"] == "libfranka"
+    frames = {} if extrinsic is None else {'camera_extrinsic': extrinsic}
+    libfranka = not sim and args['driver'] == 'libfranka'
     out = []
     real = None
-    articulated = args["task"] == "articulated"
-    gripper = "suction" if articulated else args["gripper"]
+    articulated = args['task'] == 'articulated'
+    gripper = 'suction' if articulated else args['gripper']
     if sim:
-        scene = {"articulated": args["category"]} if articulated else {}
-        out.append(
-            NodeSpec(
-                "sim",
-                "sim",
-                (str(conf / "sim.yaml"),),
-                {"gripper": gripper, "seed": int(args["seed"]), **scene},
-            )
-        )
-    elif args["driver"] == "franka_ros2":
+        scene = {'articulated': args['category']} if articulated else {}
+        out.append(NodeSpec('sim', 'sim', (str(conf / 'sim.yaml'),),
+                            {'gripper': gripper, 'seed': int(args['seed']), **scene}))
+    elif args['driver'] == 'franka_ros2':
         from rt_grasp_ros.ros.franka_bringup import franka_ros2_nodes
 
         real = franka_ros2_nodes(args)
@@ -286,61 +226,30 @@ def nodes(arguments: dict) -> list:
     if libfranka:
         out += libfranka_nodes(args, conf)
     if camera:
-        camera_source = real.camera_source if real is not None else args["camera"]
-        out.append(
-            NodeSpec(
-                "camera",
-                "camera",
-                (str(conf / "camera.yaml"),),
-                {**common, **frames, "source": camera_source},
-                real.camera_remaps if real is not None else (),
-            )
-        )
+        camera_source = real.camera_source if real is not None else args['camera']
+        out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
+                            {**common, **frames, 'source': camera_source},
+                            real.camera_remaps if real is not None else ()))
     if articulated:
         out.append(impedance_adaptation_node(args, conf, real, libfranka))
         return out  # no planner until it has a contact mode; the oracle's contact meanwhile
-    if args["model"] and camera:
-        planner = {
-            **common,
-            **frames,
-            "model": str(Path(args["model"]).expanduser()),
-            "gripper": args["gripper"],
-        }
-        out.append(
-            NodeSpec(
-                "grasp_planner", "grasp_planner", (str(conf / "grasp_planner.yaml"),), planner
-            )
-        )
+    if args['model'] and camera:
+        planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
+                   'gripper': args['gripper']}
+        out.append(NodeSpec('grasp_planner', 'grasp_planner',
+                            (str(conf / 'grasp_planner.yaml'),), planner))
     # The sim's controller takes whole paths, so it can run faster than real time; a real
     # robot's Cartesian impedance controller takes poses, streamed at the control rate.
-    executor = {
-        **common,
-        "gripper": args["gripper"],
-        "backend": args["executor"],
-        "target_mode": "trajectory" if sim else "stream",
-    }
+    executor = {**common, 'gripper': args['gripper'], 'backend': args['executor'],
+                'target_mode': 'trajectory' if sim else 'stream'}
     if real is not None:
         executor.update(real.executor)
     if libfranka:  # the franka node's frames and joints (config/franka.yaml: robot fr3)
-        executor.update(
-            base_frame="fr3_link0", finger_joints=["fr3_finger_joint1", "fr3_finger_joint2"]
-        )
-    out.append(
-        NodeSpec(
-            "grasp_executor",
-            "grasp_executor",
-            (str(conf / "grasp_executor.yaml"),),
-            executor,
-            real.executor_remaps if real is not None else (),
-        )
-    )
-    if args["model"] and args["refinement"] == "true":  # it refines the planner's grasps
-        out.append(
-            NodeSpec(
-                "grasp_refinement",
-                "grasp_refinement",
-                (str(conf / "grasp_refinement.yaml"),),
-                {**common, **frames},
-            )
-        )
+        executor.update(base_frame='fr3_link0',
+                        finger_joints=['fr3_finger_joint1', 'fr3_finger_joint2'])
+    out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
+                        executor, real.executor_remaps if real is not None else ()))
+    if args['model'] and args['refinement'] == 'true':  # it refines the planner's grasps
+        out.append(NodeSpec('grasp_refinement', 'grasp_refinement',
+                            (str(conf / 'grasp_refinement.yaml'),), {**common, **frames}))
     return out

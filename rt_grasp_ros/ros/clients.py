@@ -13,7 +13,7 @@ import rclpy
 from rclpy.action import ActionClient
 from rt_grasp.action import ExecuteGrasp, ImpedanceAdaptation
 from rt_grasp.msg import PlannerStatus
-from rt_grasp.srv import GetPartState, GetSceneContact, GetSceneGrasps, PlanGrasp
+from rt_grasp.srv import GetPartState, GetSceneContact, GetSceneGrasps, PlanGrasp, ResetScene
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.ros.qos import LATCHED
 
@@ -68,6 +68,7 @@ class StackClient:
         self.execute_client = ActionClient(self.node, ExecuteGrasp, 'execute_grasp')
         self.contact_client = self.node.create_client(GetSceneContact, 'sim/scene_contact')
         self.part_client = self.node.create_client(GetPartState, 'sim/part_state')
+        self.reset_client = self.node.create_client(ResetScene, 'sim/reset')
         self.manipulate_client = ActionClient(self.node, ImpedanceAdaptation,
                                               'impedance_adaptation')
 
@@ -105,6 +106,14 @@ class StackClient:
         if not response.success:
             raise RtGraspError(f'no oracle contact: {response.message}')
         return response.contact
+
+    def reset(self, seed, articulated='', timeout=120.0):
+        """Reset the sim to the scene of ``seed`` (an articulated category's, if given)."""
+        request = ResetScene.Request(seed=seed, articulated=articulated)
+        response = self._call(self.reset_client, request, timeout)
+        if not response.success:
+            raise RtGraspError(f'sim/reset failed: {response.message}')
+        return response
 
     def part_state(self, timeout=20.0):
         """Return the sim's articulated part: (joint type, position)."""

@@ -31,6 +31,9 @@ from rt_grasp_ros.skills.motion import TargetPath, UnreachableError
 from rt_grasp_ros.transforms import Pose, top_down_rotation
 
 SETTLE_S = 0.3
+# A path longer than this (m) sets the posture, as a skill's checked move does in process; the
+# short unchecked steps of a pull (AIA: 1.5 cm) keep it, as they do there.
+POSTURE_MOVE = 0.03
 
 # Fault-injection seam for tests of what serves this robot (the sim node's physics thread):
 # when set, advance_to calls it with the simulated time before stepping, and whatever it
@@ -184,12 +187,15 @@ class EmbeddedRobot:
     def follow_path(self, path: TargetPath) -> None:
         """Follow ``path`` from now on, interpolated at every physics step (returns at once).
 
-        The controller's nullspace posture becomes the IK solution of the path's end, as
-        :meth:`SimRobot.check_target` makes it in process before a motion (a tool turned to face
-        a drawer fights a posture left pointing down); an end out of reach keeps the posture.
+        For a path longer than ``POSTURE_MOVE`` the controller's nullspace posture becomes the
+        IK solution of its end, as :meth:`SimRobot.check_target` makes it in process before a
+        checked motion (a tool turned to face a drawer fights a posture left pointing down); an
+        end out of reach keeps the posture.
         """
-        with contextlib.suppress(UnreachableError):
-            self.robot.check_target(path.poses[-1])
+        end = path.poses[-1]
+        if np.linalg.norm(end.position - self.robot.target_pose().position) > POSTURE_MOVE:
+            with contextlib.suppress(UnreachableError):
+                self.robot.check_target(end)
         self._path = (self.now(), path)
 
     def camera_pose(self) -> Pose:

@@ -70,7 +70,9 @@ def test_ros_up_and_manipulate_json_open_the_drawer(ros_domain):
     pytest.importorskip("mujoco")
     from rt_grasp_ros.ros.bringup import Stack
 
-    overrides = {"sim": {"realtime_factor": 0.7, "camera_rate": 1.0}}
+    # the sim well within real time on a loaded machine: a sim that falls behind steps in
+    # 50 ms chunks, which coarsens the probes (docs/manipllm.md, Over ROS)
+    overrides = {"sim": {"realtime_factor": 0.4, "camera_rate": 0.0}}
     with Stack(ARTICULATED, overrides, log=lambda line: None) as up:
         cli = subprocess.run(
             [*CLI, "open the drawer", "--json", "--target-distance", "0.16", "--max-steps", "16"],

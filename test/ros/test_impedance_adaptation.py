@@ -132,7 +132,9 @@ def test_a_drawer_and_a_door_open_through_the_action_with_the_oracle_contact(
     sim.stop_cleanly()
 
 
-def test_a_cancel_mid_pull_releases_the_vacuum_within_the_bound(start_node, ros_node, spin_until):
+def test_a_cancel_mid_pull_releases_the_vacuum_within_the_bound_one_goal_at_a_time(
+    start_node, ros_node, spin_until
+):
     start_stack(start_node, "drawer")
     vacuum = []
     ros_node.create_subscription(VacuumState, "vacuum_gripper/state", vacuum.append, STATE_READER)
@@ -148,6 +150,8 @@ def test_a_cancel_mid_pull_releases_the_vacuum_within_the_bound(start_node, ros_
     pulling = lambda: any(f.stage == "pull" and f.step >= 2 for f in feedback)  # noqa: E731
     assert spin_until(ros_node, pulling, GOAL_TIMEOUT), [f.stage for f in feedback]
     assert vacuum[-1].part_present and vacuum[-1].actual_power > 0  # held mid-pull
+    second = send(client, ros_node, goal, spin_until)
+    assert not second.accepted  # one goal at a time
     cancel = handle.cancel_goal_async()
     asked = time.monotonic()
     released = lambda: vacuum and vacuum[-1].actual_power == 0  # noqa: E731

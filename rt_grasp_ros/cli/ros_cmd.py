@@ -1,8 +1,9 @@
-"""``rt-grasp ros``: bring the ROS 2 stack up, plan and execute grasps through it."""
+"""``rt-grasp ros``: bring the ROS 2 stack up, plan and execute grasps, open articulated parts."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from typing import Any
 
@@ -11,8 +12,8 @@ from rt_grasp_ros.optional import require
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``ros up|plan|execute``."""
-    ros = sub.add_parser("ros", help="the ROS 2 stack: up, plan, execute")
+    """Add ``ros up|plan|execute|manipulate``."""
+    ros = sub.add_parser("ros", help="the ROS 2 stack: up, plan, execute, manipulate")
     cmds = ros.add_subparsers(dest="ros_command", required=True, metavar="COMMAND")
     up = cmds.add_parser(
         "up", help="start the nodes of grasp.launch.py (args NAME:=VALUE, as ros2 launch)"
@@ -41,6 +42,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     execute.add_argument("--lift", type=float, default=0.0, help="m; 0 = executor default")
     execute.add_argument("--hold", type=float, default=0.0, help="s; 0 = executor default")
     execute.set_defaults(func=run_execute)
+    manipulate = cmds.add_parser(
+        "manipulate",
+        help="open an articulated part: a contact pose, then /impedance_adaptation",
+        description="Plan a contact pose and run the impedance_adaptation action on it "
+        "(a stack brought up with task:=articulated). The planner has no contact mode yet: "
+        "--contact oracle, the default while no contact model is configured, takes the pose "
+        "from the sim's oracle (sim/scene_contact), and task:=articulated starts no planner.",
+    )
+    manipulate.add_argument("instruction", nargs="?", default="open the articulated part")
+    manipulate.add_argument(
+        "--contact",
+        choices=CONTACT_SOURCES,
+        default="oracle",
+        help="where the contact pose comes from: oracle = the sim's sim/scene_contact (the "
+        "only source until the planner's contact mode exists)",
+    )
+    manipulate.add_argument("--seed", type=int, default=0, help="the oracle's seed")
+    manipulate.add_argument("--target-distance", type=float, default=0.0, help="m; 0 = server")
+    manipulate.add_argument("--max-steps", type=int, default=0, help="0 = the server's")
+    manipulate.add_argument("--timeout", type=float, default=300.0, help="wall-clock s")
+    manipulate.add_argument("--json", action="store_true", help="print one JSON object")
+    manipulate.set_defaults(func=run_manipulate)
+
+
+CONTACT_SOURCES = ("oracle",)  # the planner's contact mode ("model") comes with the model
 
 
 def parse_launch_args(items: list[str]) -> dict[str, str]:
@@ -145,3 +171,99 @@ def run_execute(args: argparse.Namespace) -> int:
     verdict = "success" if result.success else f"failed ({result.failure})"
     print(f"result: {verdict}: {result.message}")
     return 0 if result.success else 1
+
+
+def _vec(v: Any) -> list[float]:
+    return [round(v.x, 4), round(v.y, 4), round(v.z, 4)]
+
+
+def _contact_record(contact: Any) -> dict[str, Any]:
+    p, q = contact.pose.pose.position, contact.pose.pose.orientation
+    return {
+        "frame_id": contact.pose.header.frame_id,
+        "position": _vec(p),
+        "quaternion_xyzw": [round(q.x, 4), round(q.y, 4), round(q.z, 4), round(q.w, 4)],
+        "up": _vec(contact.up),
+        "forward": _vec(contact.forward),
+        "pixel": [round(contact.u, 1), round(contact.v, 1)],
+        "depth": round(contact.depth, 4),
+        "camera_frame_id": contact.pose_camera.header.frame_id,
+        "camera_position": _vec(contact.pose_camera.pose.position),
+    }
+
+
+def run_manipulate(args: argparse.Namespace) -> int:
+    """Take a contact pose (the sim's oracle) and open the part through /impedance_adaptation."""
+    require("rclpy", "the ROS 2 client")
+    from rt_grasp_ros.ros.clients import StackClient
+
+    steps: list[dict[str, Any]] = []
+
+    def feedback(f: Any) -> None:
+        step = {"stage": f.stage, "step": f.step, "distance": round(f.distance, 4)}
+        step.update(direction=_vec(f.direction), force=_vec(f.force))
+        if not steps or (steps[-1]["stage"], steps[-1]["step"]) != (f.stage, f.step):
+            steps.append(step)
+            if not args.json:
+                print(
+                    f"{f.stage:8s} step {f.step:2d}: direction {step['direction']}, "
+                    f"distance {100 * f.distance:.1f} cm, force {step['force']} N"
+                )
+
+    client = StackClient()
+    try:
+        contact = client.scene_contact(args.seed)
+        record = _contact_record(contact)
+        if not args.json:
+            print(f"instruction: {args.instruction}")
+            print(f"contact:   {args.contact} ({contact.category or 'no category'})")
+            chain = list(contact.chain) or ["(none: the oracle's contact is no model's)"]
+            print("reasoning chain:\n  " + "\n  ".join(chain))
+            print(
+                f"contact pose in {record['frame_id']}: position {record['position']} m, "
+                f"up {record['up']}, forward {record['forward']}, pixel {record['pixel']}"
+            )
+        result = client.manipulate(
+            contact,
+            feedback,
+            args.timeout,
+            target_distance=args.target_distance,
+            max_steps=args.max_steps,
+        )
+        part = _part(client)
+    finally:
+        client.close()
+    out = {
+        "instruction": args.instruction,
+        "category": contact.category,
+        "contact_source": args.contact,
+        "contact": record,
+        "chain": list(contact.chain),
+        "success": bool(result.success),
+        "failure": result.failure,
+        "message": result.message,
+        "distance": round(result.distance, 4),
+        "steps": int(result.steps),
+        "part": part,
+        "feedback": steps,
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        verdict = "success" if result.success else f"failed ({result.failure})"
+        print(f"result: {verdict}: {result.message}")
+        print(f"distance moved: {100 * result.distance:.1f} cm in {result.steps} steps")
+        if part:
+            print(f"part: {part['joint_type']} joint at {part['position']:.3f}")
+    return 0 if result.success else 1
+
+
+def _part(client: Any) -> dict[str, Any] | None:
+    """The sim's articulated part after the pull, or None where there is no sim."""
+    from rt_grasp_ros.errors import RtGraspError
+
+    try:
+        joint_type, position = client.part_state()
+    except RtGraspError:
+        return None
+    return {"joint_type": joint_type, "position": round(position, 4)}

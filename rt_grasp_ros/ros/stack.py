@@ -30,6 +30,12 @@ ARGUMENTS = {
     'refinement': ('true', 'start grasp_refinement (the grasp as an interactive marker: drag it, '
                            'follow-ups, execute; with a planner only)'),
     'seed': ('0', 'seed of the simulated scene'),
+    'task': ('grasp', 'grasp (RT-Grasp: planner and grasp executor) or articulated (ManipLLM: '
+                      'an articulated object, the suction tool and the impedance_adaptation '
+                      "server; the contact comes from the sim's oracle, sim/scene_contact, "
+                      'until the planner has a contact mode: no planner is started)'),
+    'category': ('drawer', 'task:=articulated, sim:=true: the articulated category of the '
+                           'scene (the categories of `rt-grasp manip collect`)'),
     'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
                              'hand-eye calibration), set once for every node; empty: the sim '
                              "camera's pose with sim:=true, TF (tf2_ros) with sim:=false"),
@@ -48,7 +54,7 @@ CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
            'camera': ('topics', 'realsense', 'kinect', 'none'),
            'executor': ('cartesian', 'moveit'), 'rviz': ('true', 'false'),
            'refinement': ('true', 'false'), 'driver': ('franka_ros2', 'libfranka'),
-           'controller': ('franka', 'crisp')}
+           'controller': ('franka', 'crisp'), 'task': ('grasp', 'articulated')}
 
 
 def sim_camera_extrinsic() -> list:
@@ -56,6 +62,18 @@ def sim_camera_extrinsic() -> list:
     from rt_grasp_ros.sim.camera import CameraConfig
 
     return extrinsic_numbers(CameraConfig().camera().base_from_camera)
+
+
+def articulated_camera_extrinsic(args: dict) -> list:
+    """
+    Return the camera of the articulated scene of ``seed`` and ``category`` (as above).
+
+    Its view is randomised per seed, as in ManipLLM's collection (manip_scene).
+    """
+    from rt_grasp_ros.manip.scene import manip_scene
+
+    config = manip_scene(int(args['seed']), args['category']).config
+    return extrinsic_numbers(config.camera.camera().base_from_camera)
 
 
 def camera_extrinsic(args: dict):
@@ -68,7 +86,8 @@ def camera_extrinsic(args: dict):
     """
     given = parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
     if args['sim'] == 'true':
-        sim = sim_camera_extrinsic()
+        sim = (articulated_camera_extrinsic(args) if args['task'] == 'articulated'
+               else sim_camera_extrinsic())
         if given is not None and not same_pose(given, sim):
             raise ConfigError(
                 f"argument camera_extrinsic:='{args['camera_extrinsic']}' differs from the sim "
@@ -146,6 +165,11 @@ def resolve(arguments: dict) -> dict:
         raise ConfigError('driver:=libfranka needs robot_ip:=ADDRESS (the FCI address)')
     if args['sim'] == 'true' and args['camera'] == 'none':
         raise ConfigError('camera:=none needs sim:=false (the sim renders its own camera)')
+    from rt_grasp_ros.sim.articulated import ARTICULATED
+
+    if args['task'] == 'articulated' and args['category'] not in ARTICULATED:
+        raise ConfigError(f"argument category:={args['category']} must be one of "
+                          f'{list(ARTICULATED)}')
     return args
 
 
@@ -161,6 +185,20 @@ def libfranka_nodes(args: dict, conf: Path) -> list:
     return out
 
 
+def impedance_adaptation_node(args: dict, conf: Path, real, libfranka: bool) -> NodeSpec:
+    """Return the impedance_adaptation server, on the robot's controller as the executor is."""
+    sim = args['sim'] == 'true'
+    params = {'use_sim_time': sim, 'target_mode': 'trajectory' if sim else 'stream'}
+    remaps = ()
+    if real is not None:
+        params['base_frame'] = real.executor['base_frame']
+        remaps = real.executor_remaps
+    if libfranka:
+        params['base_frame'] = 'fr3_link0'
+    return NodeSpec('impedance_adaptation', 'impedance_adaptation',
+                    (str(conf / 'impedance_adaptation.yaml'),), params, remaps)
+
+
 def nodes(arguments: dict) -> list:
     """Return the nodes to start for ``arguments`` (launch-argument names, string values)."""
     args = resolve(arguments)
@@ -173,9 +211,12 @@ def nodes(arguments: dict) -> list:
     libfranka = not sim and args['driver'] == 'libfranka'
     out = []
     real = None
+    articulated = args['task'] == 'articulated'
+    gripper = 'suction' if articulated else args['gripper']
     if sim:
+        scene = {'articulated': args['category']} if articulated else {}
         out.append(NodeSpec('sim', 'sim', (str(conf / 'sim.yaml'),),
-                            {'gripper': args['gripper'], 'seed': int(args['seed'])}))
+                            {'gripper': gripper, 'seed': int(args['seed']), **scene}))
     elif args['driver'] == 'franka_ros2':
         from rt_grasp_ros.ros.franka_bringup import franka_ros2_nodes
 
@@ -189,6 +230,9 @@ def nodes(arguments: dict) -> list:
         out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
                             {**common, **frames, 'source': camera_source},
                             real.camera_remaps if real is not None else ()))
+    if articulated:
+        out.append(impedance_adaptation_node(args, conf, real, libfranka))
+        return out  # no planner until it has a contact mode; the oracle's contact meanwhile
     if args['model'] and camera:
         planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
                    'gripper': args['gripper']}

@@ -32,8 +32,12 @@ ARGUMENTS = {
     'seed': ('0', 'seed of the simulated scene'),
     'task': ('grasp', 'grasp (RT-Grasp: planner and grasp executor) or articulated (ManipLLM: '
                       'an articulated object, the suction tool and the impedance_adaptation '
-                      "server; the contact comes from the sim's oracle, sim/scene_contact, "
-                      'until the planner has a contact mode: no planner is started)'),
+                      'server; with contact_model:=DIR the planner in contact mode, else the '
+                      "contact comes from the sim's oracle, sim/scene_contact)"),
+    'contact_model': ('', 'task:=articulated: checkpoint folder or hub id of the ManipLLM '
+                          'contact model; set: the planner runs with task=contact (/plan_grasp '
+                          'MODE_CONTACT) and `rt-grasp ros manipulate` plans with it by default; '
+                          "empty: no planner, the sim's oracle gives the contact"),
     'category': ('drawer', 'task:=articulated, sim:=true: the articulated category of the '
                            'scene (the categories of `rt-grasp manip collect`)'),
     'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
@@ -199,6 +203,15 @@ def impedance_adaptation_node(args: dict, conf: Path, real, libfranka: bool) -> 
                     (str(conf / 'impedance_adaptation.yaml'),), params, remaps)
 
 
+def planner_node(args: dict, conf: Path, common: dict, model: str, gripper: str,
+                 task: str) -> NodeSpec:
+    """Return grasp_planner for ``task`` (grasp: RT-Grasp's grasps; contact: ManipLLM's)."""
+    params = {**common, 'model': str(Path(model).expanduser()), 'gripper': gripper,
+              'task': task}
+    return NodeSpec('grasp_planner', 'grasp_planner', (str(conf / 'grasp_planner.yaml'),),
+                    params)
+
+
 def nodes(arguments: dict) -> list:
     """Return the nodes to start for ``arguments`` (launch-argument names, string values)."""
     args = resolve(arguments)
@@ -231,13 +244,14 @@ def nodes(arguments: dict) -> list:
                             {**common, **frames, 'source': camera_source},
                             real.camera_remaps if real is not None else ()))
     if articulated:
+        if args['contact_model'] and camera:
+            out.append(planner_node(args, conf, {**common, **frames}, args['contact_model'],
+                                    'suction', 'contact'))
         out.append(impedance_adaptation_node(args, conf, real, libfranka))
-        return out  # no planner until it has a contact mode; the oracle's contact meanwhile
+        return out  # without contact_model no planner: the oracle's contact
     if args['model'] and camera:
-        planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
-                   'gripper': args['gripper']}
-        out.append(NodeSpec('grasp_planner', 'grasp_planner',
-                            (str(conf / 'grasp_planner.yaml'),), planner))
+        out.append(planner_node(args, conf, {**common, **frames}, args['model'],
+                                args['gripper'], 'grasp'))
     # The sim's controller takes whole paths, so it can run faster than real time; a real
     # robot's Cartesian impedance controller takes poses, streamed at the control rate.
     executor = {**common, 'gripper': args['gripper'], 'backend': args['executor'],

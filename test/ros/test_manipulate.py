@@ -15,7 +15,7 @@ ARTICULATED = {"task": "articulated", "category": "drawer", "seed": "1000000"}
 
 def test_task_articulated_starts_sim_camera_and_the_impedance_adaptation_server():
     specs = {s.name: s for s in stack.nodes(ARTICULATED)}
-    # no planner (it has no contact mode yet) and no grasp executor
+    # no contact model: no planner (the oracle's contact) and no grasp executor
     assert list(specs) == ["sim", "camera", "impedance_adaptation"]
     assert specs["sim"].parameters == {
         "gripper": "suction",
@@ -27,6 +27,18 @@ def test_task_articulated_starts_sim_camera_and_the_impedance_adaptation_server(
     assert server.param_files[0].endswith("config/impedance_adaptation.yaml")
     grasp = [s.name for s in stack.nodes({"model": ""})]
     assert "impedance_adaptation" not in grasp and "grasp_executor" in grasp
+
+
+def test_task_articulated_with_a_contact_model_starts_the_planner_in_contact_mode():
+    specs = {s.name: s for s in stack.nodes({**ARTICULATED, "contact_model": "/m/manip"})}
+    assert list(specs) == ["sim", "camera", "grasp_planner", "impedance_adaptation"]
+    planner = specs["grasp_planner"].parameters
+    assert planner["task"] == "contact" and planner["model"] == "/m/manip"
+    assert planner["gripper"] == "suction" and planner["use_sim_time"] is True
+    # the scene's own camera pose, as the camera node's
+    assert planner["camera_extrinsic"] == specs["camera"].parameters["camera_extrinsic"]
+    grasp = {s.name: s for s in stack.nodes({"model": "/m/grasp"})}["grasp_planner"]
+    assert grasp.parameters["task"] == "grasp"
 
 
 def test_task_articulated_gives_the_camera_the_scenes_own_camera_pose():
@@ -50,7 +62,7 @@ def test_an_unknown_category_or_task_names_itself():
         stack.nodes({"task": "pour"})
 
 
-def test_manipulate_help_says_the_oracle_stands_in_for_the_planner():
+def test_manipulate_help_says_which_contact_source_is_the_default():
     out = subprocess.run(
         [*CLI, "--help"],
         capture_output=True,
@@ -58,7 +70,9 @@ def test_manipulate_help_says_the_oracle_stands_in_for_the_planner():
         check=True,
     ).stdout
     assert "--contact" in out and "oracle" in out and "sim/scene_contact" in out
-    assert "starts no planner" in " ".join(out.split())
+    words = " ".join(out.split())
+    assert "{model,oracle}" in words and "MODE_CONTACT" in words
+    assert "default: model when a planner is running" in words
 
 
 @pytest.mark.ros

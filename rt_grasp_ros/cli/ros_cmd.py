@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from typing import Any
 
 from rt_grasp_ros.errors import ConfigError
@@ -70,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 CONTACT_SOURCES = ("model", "oracle")
+NO_IMAGE_WAIT_S = 20.0  # how long --contact model asks again while the planner has no crop
 
 
 def parse_launch_args(items: list[str]) -> dict[str, str]:
@@ -201,6 +203,13 @@ def _plan_contact(client: Any, args: argparse.Namespace) -> tuple[Any, str, dict
     if source == "oracle":
         return client.scene_contact(args.seed), source, {}
     response = client.plan_contact(args.instruction)
+    deadline = time.monotonic() + NO_IMAGE_WAIT_S
+    # a stack just brought up may not have sent its first crop yet: ask again for a while
+    while not response.success and response.message.startswith("no image"):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+        response = client.plan_contact(args.instruction)
     planned = {"message": response.message, "session_id": response.session_id}
     planned["seconds"] = round(response.timings.total, 3)
     if not response.success:

@@ -80,6 +80,18 @@ def articulated_camera_extrinsic(args: dict) -> list:
     return extrinsic_numbers(config.camera.camera().base_from_camera)
 
 
+def articulated_crop() -> dict:
+    """
+    Return the camera's crop for task:=articulated: ManipLLM's whole 336x336 image.
+
+    The contact model sees the scene as it was collected (the sim's articulated scenes render
+    336x336), not RT-Grasp's object-centred crop of a 400x400 workspace.
+    """
+    from rt_grasp_ros.manip.scene import IMAGE_SIZE
+
+    return {'crop_size': IMAGE_SIZE, 'object_crop': False}
+
+
 def camera_extrinsic(args: dict):
     """
     Return the camera extrinsic the nodes get (7 numbers), or None for TF.
@@ -241,7 +253,8 @@ def nodes(arguments: dict) -> list:
     if camera:
         camera_source = real.camera_source if real is not None else args['camera']
         out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
-                            {**common, **frames, 'source': camera_source},
+                            {**common, **frames, 'source': camera_source,
+                             **(articulated_crop() if articulated else {})},
                             real.camera_remaps if real is not None else ()))
     if articulated:
         if args['contact_model'] and camera:

@@ -35,8 +35,10 @@ def test_task_articulated_with_a_contact_model_starts_the_planner_in_contact_mod
     planner = specs["grasp_planner"].parameters
     assert planner["task"] == "contact" and planner["model"] == "/m/manip"
     assert planner["gripper"] == "suction" and planner["use_sim_time"] is True
-    # the scene's own camera pose, as the camera node's
-    assert planner["camera_extrinsic"] == specs["camera"].parameters["camera_extrinsic"]
+    # the scene's own camera pose, as the camera node's; the camera crops the whole image
+    camera = specs["camera"].parameters
+    assert planner["camera_extrinsic"] == camera["camera_extrinsic"]
+    assert camera["crop_size"] == 336 and camera["object_crop"] is False
     grasp = {s.name: s for s in stack.nodes({"model": "/m/grasp"})}["grasp_planner"]
     assert grasp.parameters["task"] == "grasp"
 
@@ -105,3 +107,54 @@ def test_ros_up_and_manipulate_json_open_the_drawer(ros_domain):
     assert {"success", "distance", "steps", "category"} <= set(out)
     assert out["feedback"][0]["stage"] == "approach"
     print(f"rt-grasp ros manipulate: {out['part']['position']:.3f} m, {out['message']}")
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+@pytest.mark.xdist_group("ros_stack")
+def test_ros_up_with_a_contact_model_and_manipulate_json_plan_with_the_planner(
+    ros_domain, tiny_model
+):
+    """The planner's contact (an untrained model: the pull may well miss the part)."""
+    pytest.importorskip("rclpy", reason="rclpy is missing: `make setup` installs ROS 2")
+    pytest.importorskip("rt_grasp.msg", reason="rt_grasp's interfaces are not built")
+    pytest.importorskip("mujoco")
+    import rclpy
+    from sensor_msgs.msg import CameraInfo
+
+    from rt_grasp_ros.ros import qos
+    from rt_grasp_ros.ros.bringup import Stack
+
+    overrides = {"sim": {"realtime_factor": 0.4, "camera_rate": 2.0}}
+    arguments = {**ARTICULATED, "contact_model": str(tiny_model)}
+    with Stack(arguments, overrides, log=lambda line: None) as up:
+        rclpy.init()
+        node = rclpy.create_node("pytest_crop_watch")
+        crops = []
+        node.create_subscription(CameraInfo, "crop/camera_info", crops.append, qos.SENSOR_DATA)
+        try:
+            for _ in range(600):  # the planner plans on the latest crop: wait for one
+                if crops:
+                    break
+                rclpy.spin_once(node, timeout_sec=0.1)
+        finally:
+            node.destroy_node()
+            rclpy.try_shutdown()
+        assert crops, up.output()[-3000:]
+        cli = subprocess.run(
+            [*CLI, "open the drawer", "--json", "--target-distance", "0.05", "--max-steps", "4"],
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+        up.check()
+    assert cli.stdout.strip(), cli.stderr[-3000:]
+    out = json.loads(cli.stdout.strip().splitlines()[-1])
+    assert out["contact_source"] == "model", out  # the default with a planner running
+    assert out["contact"] is not None, out["plan"]
+    assert out["contact"]["frame_id"] == "panda_link0"
+    assert len(out["chain"]) == 3 and out["answer"] == out["chain"][2]
+    assert out["reasoning"] == out["chain"][1] and out["category"]
+    assert {"success", "failure", "message", "distance", "steps", "part", "feedback"} <= set(out)
+    assert out["plan"]["session_id"] and out["plan"]["seconds"] > 0
+    print(f"manipulate --contact model: {out['message']} ({out['distance']} m)")

@@ -97,3 +97,12 @@ def test_a_session_is_bounded_in_requests_not_in_turns_of_the_chain(contact_pred
     p.plan(None, PlanRequest(session_id=first.session_id, follow_up="lower"))
     with pytest.raises(RequestError, match=r"^follow_up: session 's1' already has 2 turns"):
         p.plan(None, PlanRequest(session_id=first.session_id, follow_up="again"))
+
+
+def test_a_contact_on_a_pixel_without_depth_is_a_result_with_its_reason(contact_predictor):
+    f = frame()
+    holes = RGBDFrame(f.rgb, np.full_like(f.depth, np.nan), f.camera)
+    plan = planner(contact_predictor).plan(holes, PlanRequest()).plan
+    assert not plan.ok and plan.pose is None and plan.pose_camera is None
+    assert plan.reason.startswith(f"contact pixel ({plan.contact.x:g}, {plan.contact.y:g}): ")
+    assert len(plan.prediction.chain) == 3  # what the model said is kept

@@ -211,8 +211,10 @@ class GraspPlannerNode(Node):
         plan = answer.plan
         if not plan.ok:
             if plan.prediction is not None:  # what the model said, even without a contact
-                response.contact.chain = list(plan.prediction.chain)
+                chain = list(plan.prediction.chain)
+                response.contact.chain = chain
                 response.contact.reasoning = plan.prediction.reasoning
+                response.contact.answer = chain[-1] if chain else ''
             response.message = plan.reason
             return response
         x0, y0 = plan.crop.origin

@@ -147,7 +147,16 @@ def test_ros_up_with_a_contact_model_and_manipulate_json_plan_with_the_planner(
             text=True,
             timeout=400,
         )
+        text = subprocess.run(
+            [*CLI, "open the drawer", "--contact", "model", "--max-steps", "2"],
+            capture_output=True,
+            text=True,
+            timeout=400,
+        ).stdout
         up.check()
+    for line in ("contact:   model (", "reasoning chain:\n  category: ", "\n  reasoning: "):
+        assert line in text, text
+    assert "\n  pose: The contact point is (" in text and "distance moved: " in text, text
     assert cli.stdout.strip(), cli.stderr[-3000:]
     out = json.loads(cli.stdout.strip().splitlines()[-1])
     assert out["contact_source"] == "model", out  # the default with a planner running

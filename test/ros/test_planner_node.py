@@ -293,6 +293,12 @@ def test_a_contact_planner_answers_the_chain_of_thought_its_topic_markers_and_fo
     for fields, name in bad:
         answer, _ = planner.call(**{"mode": PlanGrasp.Request.MODE_CONTACT, **fields, **frame})
         assert not answer.success and answer.message.startswith(f"{name}: "), answer.message
+    # no depth anywhere: no contact, but what the model said comes back
+    holes = {**frame, "depth": conv.depth_to_msg(np.full((64, 64), np.nan, np.float32), "cam")}
+    holes["depth"].header.stamp = frame["image"].header.stamp
+    blind, _ = planner.call(mode=PlanGrasp.Request.MODE_CONTACT, **holes)
+    assert not blind.success and blind.message.startswith("contact pixel ("), blind.message
+    assert len(blind.contact.chain) == 3 and blind.contact.answer == blind.contact.chain[2]
     assert proc.running()
 
 

@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--session", default="", help="continue this refinement session")
     plan.add_argument("--follow-up", default="", help="a refinement turn (needs --session)")
     plan.add_argument("--samples", type=int, default=1)
+    plan.add_argument(
+        "--contact",
+        action="store_true",
+        help="MODE_CONTACT: ManipLLM's chain of thought and contact pose (a planner started "
+        "with task contact, e.g. task:=articulated contact_model:=DIR); --session and "
+        "--follow-up re-ask its pose turn",
+    )
     plan.set_defaults(func=run_plan)
     execute = cmds.add_parser("execute", help="send /execute_grasp and print the outcome")
     which = execute.add_mutually_exclusive_group()
@@ -136,19 +143,30 @@ def _print_grasp(response: Any) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    """Plan a grasp through /plan_grasp."""
+    """Plan a grasp (or, with --contact, a contact pose) through /plan_grasp."""
     require("rclpy", "the ROS 2 client")
+    from rt_grasp.srv import PlanGrasp
+
     from rt_grasp_ros.ros.clients import StackClient
 
+    mode = PlanGrasp.Request.MODE_CONTACT if args.contact else PlanGrasp.Request.MODE_GRASP
     client = StackClient()
     try:
-        response = client.plan(args.instruction, args.session, args.follow_up, args.samples)
+        response = client.plan(
+            args.instruction, args.session, args.follow_up, args.samples, mode=mode
+        )
     finally:
         client.close()
     if not response.success:
-        print(f"no grasp: {response.message}")
+        print(f"no {'contact' if args.contact else 'grasp'}: {response.message}")
         return 1
-    _print_grasp(response)
+    if args.contact:
+        contact = response.contact
+        _print_contact(args.instruction, "model", contact, _contact_record(contact))
+        t = response.timings
+        print(f"session:   {response.session_id}; took {t.total:.2f} s (decode {t.decode:.2f} s)")
+    else:
+        _print_grasp(response)
     return 0
 
 

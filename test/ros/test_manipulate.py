@@ -153,7 +153,21 @@ def test_ros_up_with_a_contact_model_and_manipulate_json_plan_with_the_planner(
             text=True,
             timeout=400,
         ).stdout
+        # a refinement session in contact mode from the CLI: a follow-up re-asks the pose
+        plan = [sys.executable, "-m", "rt_grasp_ros.cli.main", "ros", "plan", "--contact"]
+        first = subprocess.run([*plan, "open it"], capture_output=True, text=True, timeout=200)
+        session = first.stdout.split("session:   ")[-1].split(";")[0]
+        follow = subprocess.run(
+            [*plan, "--session", session, "--follow-up", "more to the left"],
+            capture_output=True,
+            text=True,
+            timeout=200,
+        )
         up.check()
+    assert first.returncode == 0 and session.startswith("s"), first.stdout + first.stderr
+    assert follow.returncode == 0, follow.stdout + follow.stderr
+    assert "\n  follow-up pose: The contact point is (" in follow.stdout, follow.stdout
+    assert f"session:   {session};" in follow.stdout
     for line in ("contact:   model (", "reasoning chain:\n  category: ", "\n  reasoning: "):
         assert line in text, text
     assert "\n  pose: The contact point is (" in text and "distance moved: " in text, text

@@ -6,9 +6,10 @@ The node list and parameter files come from rt_grasp_ros.ros.stack, the same des
 grasp.launch.py --show-args`.
 
 task:=articulated category:=drawer seed:=N brings up ManipLLM's side instead: the sim with that
-articulated scene and the suction tool, the camera and the impedance_adaptation server. The
-planner has no contact mode yet, so it is not started for task:=articulated; `rt-grasp ros
-manipulate` takes the contact from the sim's oracle (sim/scene_contact) meanwhile.
+articulated scene and the suction tool, the camera and the impedance_adaptation server, and with
+contact_model:=DIR the planner in contact mode (task=contact: /plan_grasp MODE_CONTACT answers
+ManipLLM's chain of thought and contact pose); without it no planner starts and `rt-grasp ros
+manipulate` takes the contact from the sim's oracle (sim/scene_contact).
 
 robot_state_publisher (sim:=true), rviz2 (rviz:=true) and, with rviz:=true and grasp_refinement
 running, the refinement panel in rqt_gui start where they are installed; where one is missing the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from typing import Any
 
 from rt_grasp_ros.errors import ConfigError
@@ -34,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--session", default="", help="continue this refinement session")
     plan.add_argument("--follow-up", default="", help="a refinement turn (needs --session)")
     plan.add_argument("--samples", type=int, default=1)
+    plan.add_argument(
+        "--contact",
+        action="store_true",
+        help="MODE_CONTACT: ManipLLM's chain of thought and contact pose (a planner started "
+        "with task contact, e.g. task:=articulated contact_model:=DIR); --session and "
+        "--follow-up re-ask its pose turn",
+    )
     plan.set_defaults(func=run_plan)
     execute = cmds.add_parser("execute", help="send /execute_grasp and print the outcome")
     which = execute.add_mutually_exclusive_group()
@@ -46,17 +54,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "manipulate",
         help="open an articulated part: a contact pose, then /impedance_adaptation",
         description="Plan a contact pose and run the impedance_adaptation action on it "
-        "(a stack brought up with task:=articulated). The planner has no contact mode yet: "
-        "--contact oracle, the default while no contact model is configured, takes the pose "
-        "from the sim's oracle (sim/scene_contact), and task:=articulated starts no planner.",
+        "(a stack brought up with task:=articulated). --contact model asks the planner "
+        "(/plan_grasp MODE_CONTACT: ManipLLM's chain of thought; the stack runs it with "
+        "contact_model:=DIR); --contact oracle takes the pose from the sim's oracle "
+        "(sim/scene_contact). The default: model when a planner is running (a contact model "
+        "was given), else oracle.",
     )
     manipulate.add_argument("instruction", nargs="?", default="open the articulated part")
     manipulate.add_argument(
         "--contact",
         choices=CONTACT_SOURCES,
-        default="oracle",
-        help="where the contact pose comes from: oracle = the sim's sim/scene_contact (the "
-        "only source until the planner's contact mode exists)",
+        default=None,
+        help="where the contact pose comes from: model = the planner's contact mode "
+        "(/plan_grasp MODE_CONTACT), oracle = the sim's sim/scene_contact; default: model "
+        "when a planner is running (its status on grasp_planner/status), else oracle",
     )
     manipulate.add_argument("--seed", type=int, default=0, help="the oracle's seed")
     manipulate.add_argument("--target-distance", type=float, default=0.0, help="m; 0 = server")
@@ -66,7 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     manipulate.set_defaults(func=run_manipulate)
 
 
-CONTACT_SOURCES = ("oracle",)  # the planner's contact mode ("model") comes with the model
+CONTACT_SOURCES = ("model", "oracle")
+NO_IMAGE_WAIT_S = 20.0  # how long --contact model asks again while the planner has no crop
 
 
 def parse_launch_args(items: list[str]) -> dict[str, str]:
@@ -131,19 +143,30 @@ def _print_grasp(response: Any) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    """Plan a grasp through /plan_grasp."""
+    """Plan a grasp (or, with --contact, a contact pose) through /plan_grasp."""
     require("rclpy", "the ROS 2 client")
+    from rt_grasp.srv import PlanGrasp
+
     from rt_grasp_ros.ros.clients import StackClient
 
+    mode = PlanGrasp.Request.MODE_CONTACT if args.contact else PlanGrasp.Request.MODE_GRASP
     client = StackClient()
     try:
-        response = client.plan(args.instruction, args.session, args.follow_up, args.samples)
+        response = client.plan(
+            args.instruction, args.session, args.follow_up, args.samples, mode=mode
+        )
     finally:
         client.close()
     if not response.success:
-        print(f"no grasp: {response.message}")
+        print(f"no {'contact' if args.contact else 'grasp'}: {response.message}")
         return 1
-    _print_grasp(response)
+    if args.contact:
+        contact = response.contact
+        _print_contact(args.instruction, "model", contact, _contact_record(contact))
+        t = response.timings
+        print(f"session:   {response.session_id}; took {t.total:.2f} s (decode {t.decode:.2f} s)")
+    else:
+        _print_grasp(response)
     return 0
 
 
@@ -192,8 +215,28 @@ def _contact_record(contact: Any) -> dict[str, Any]:
     }
 
 
+def _plan_contact(client: Any, args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]]:
+    """The contact pose from --contact's source; its source and the planner's answer."""
+    source = args.contact or ("model" if client.planner_running() else "oracle")
+    if source == "oracle":
+        return client.scene_contact(args.seed), source, {}
+    response = client.plan_contact(args.instruction)
+    deadline = time.monotonic() + NO_IMAGE_WAIT_S
+    # a stack just brought up may not have sent its first crop yet: ask again for a while
+    while not response.success and response.message.startswith("no image"):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+        response = client.plan_contact(args.instruction)
+    planned = {"message": response.message, "session_id": response.session_id}
+    planned["seconds"] = round(response.timings.total, 3)
+    if not response.success:
+        return None, source, planned
+    return response.contact, source, planned
+
+
 def run_manipulate(args: argparse.Namespace) -> int:
-    """Take a contact pose (the sim's oracle) and open the part through /impedance_adaptation."""
+    """Plan a contact pose (the planner or the sim's oracle), open the part through the action."""
     require("rclpy", "the ROS 2 client")
     from rt_grasp_ros.ros.clients import StackClient
 
@@ -212,17 +255,13 @@ def run_manipulate(args: argparse.Namespace) -> int:
 
     client = StackClient()
     try:
-        contact = client.scene_contact(args.seed)
+        contact, source, planned = _plan_contact(client, args)
+        if contact is None:
+            _print_no_contact(args, source, planned)
+            return 1
         record = _contact_record(contact)
         if not args.json:
-            print(f"instruction: {args.instruction}")
-            print(f"contact:   {args.contact} ({contact.category or 'no category'})")
-            chain = list(contact.chain) or ["(none: the oracle's contact is no model's)"]
-            print("reasoning chain:\n  " + "\n  ".join(chain))
-            print(
-                f"contact pose in {record['frame_id']}: position {record['position']} m, "
-                f"up {record['up']}, forward {record['forward']}, pixel {record['pixel']}"
-            )
+            _print_contact(args.instruction, source, contact, record)
         result = client.manipulate(
             contact,
             feedback,
@@ -236,9 +275,12 @@ def run_manipulate(args: argparse.Namespace) -> int:
     out = {
         "instruction": args.instruction,
         "category": contact.category,
-        "contact_source": args.contact,
+        "contact_source": source,
         "contact": record,
         "chain": list(contact.chain),
+        "reasoning": contact.reasoning,
+        "answer": contact.answer,
+        "plan": planned,
         "success": bool(result.success),
         "failure": result.failure,
         "message": result.message,
@@ -256,6 +298,34 @@ def run_manipulate(args: argparse.Namespace) -> int:
         if part:
             print(f"part: {part['joint_type']} joint at {part['position']:.3f}")
     return 0 if result.success else 1
+
+
+def _print_no_contact(args: argparse.Namespace, source: str, planned: dict[str, Any]) -> None:
+    if args.json:
+        out = {"instruction": args.instruction, "contact_source": source, "contact": None}
+        print(json.dumps({**out, "success": False, "plan": planned}))
+    else:
+        print(f"no contact: {planned['message']}")
+
+
+def _print_contact(instruction: str, source: str, contact: Any, record: dict[str, Any]) -> None:
+    print(f"instruction: {instruction}")
+    print(f"contact:   {source} ({contact.category or 'no category'})")
+    names = _turn_names(contact.chain)
+    chain = [f"{k}: {t}" for k, t in zip(names, contact.chain, strict=False)]
+    chain = chain or ["(none: the oracle's contact is no model's)"]
+    print("reasoning chain:\n  " + "\n  ".join(chain))
+    print(
+        f"contact pose in {record['frame_id']}: position {record['position']} m, "
+        f"up {record['up']}, forward {record['forward']}, pixel {record['pixel']}"
+    )
+
+
+def _turn_names(chain: Any) -> list[str]:
+    """Name the chain's turns: category, reasoning, pose (one turn: the pose alone)."""
+    if len(chain) == 1:
+        return ["pose"]
+    return ["category", "reasoning", "pose"] + ["follow-up pose"] * (len(chain) - 3)
 
 
 def _part(client: Any) -> dict[str, Any] | None:

@@ -81,12 +81,24 @@ class StackClient:
             raise RtGraspError(f'{client.srv_name} did not answer within {timeout:.0f} s')
         return future.result()
 
-    def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0):
+    def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0,
+             mode=PlanGrasp.Request.MODE_GRASP):
         """Call /plan_grasp (the planner's default decoding); returns the response."""
         request = PlanGrasp.Request(instruction=instruction, session_id=session_id,
-                                    follow_up=follow_up, samples=samples)
+                                    follow_up=follow_up, samples=samples, mode=mode)
         wait_for_plan_service(self.node, self.plan_client, self.planner, timeout)
         return self._call(self.plan_client, request, timeout)
+
+    def plan_contact(self, instruction='', timeout=120.0):
+        """Call /plan_grasp in MODE_CONTACT (ManipLLM's chain of thought); the response."""
+        return self.plan(instruction, timeout=timeout, mode=PlanGrasp.Request.MODE_CONTACT)
+
+    def planner_running(self, timeout=3.0):
+        """Whether a planner's latched status arrives within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while self.planner.status is None and time.monotonic() < deadline:
+            rclpy.spin_once(self.node, timeout_sec=0.1)
+        return self.planner.status is not None
 
     def ground_truth(self, timeout=20.0):
         """Return the sim's ground-truth grasps of its target object (obj0)."""

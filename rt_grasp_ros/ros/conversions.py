@@ -353,26 +353,38 @@ def _vector3_from_msg(msg: Vector3, name: str) -> np.ndarray:
 
 
 def contact_to_msg(contact, frame: RGBDFrame, base_frame: str, category: str = '',
-                   stamp=None) -> ContactPoseMsg:
+                   stamp=None, prediction=None, origin=(0, 0)) -> ContactPoseMsg:
     """
     Convert a core ContactPose (a pixel of ``frame``, camera-frame directions) to the message.
 
-    The pose in the base frame and in ``frame``'s camera frame, up and forward in the base
-    frame, the pixel and its depth; no chain (the oracle's contact is no model's).
+    The TCP at the contact in the base frame and in ``frame``'s camera frame (each from the
+    contact: the pixel back-projected into either frame), up and forward in the base frame, the
+    pixel in the full image (``origin``: where ``frame`` lies in it, the crop's roi) and its
+    depth. With the ContactPrediction the model answered, its chain of thought too: each
+    turn's answer (``chain``), the affordance reasoning, the pose turn's raw answer and the
+    category (where ``category`` is empty); without it no chain (the oracle's contact is no
+    model's).
     """
     camera = frame.camera
-    pose = contact.tcp_pose(frame)
     to_base = camera.base_from_camera.rotation
-    msg = ContactPoseMsg(category=category, u=float(contact.x), v=float(contact.y))
-    msg.pose = pose_stamped_to_msg(pose, base_frame, stamp)
-    msg.pose_camera = pose_stamped_to_msg(camera.base_from_camera.inverse() @ pose,
-                                          camera.frame_id, stamp)
+    if prediction is not None:
+        category = category or prediction.category or prediction.named_category or ''
+    msg = ContactPoseMsg(category=category, u=float(contact.x + origin[0]),
+                         v=float(contact.y + origin[1]))
+    msg.pose = pose_stamped_to_msg(contact.tcp_pose(frame), base_frame, stamp)
+    msg.pose_camera = pose_stamped_to_msg(contact.tcp_pose_camera(frame), camera.frame_id,
+                                          stamp)
     msg.up = vector3_to_msg(to_base.apply(contact.up))
     msg.forward = vector3_to_msg(to_base.apply(contact.forward))
     try:
         msg.depth = float(frame.depth_at(contact.x, contact.y))
     except RtGraspError:
         msg.depth = math.nan
+    if prediction is not None:
+        msg.chain = [str(text) for text in prediction.chain]
+        msg.reasoning = prediction.reasoning
+        pose_turn = prediction.turn('pose')
+        msg.answer = pose_turn.prediction.text if pose_turn is not None else ''
     return msg
 
 

@@ -32,8 +32,12 @@ ARGUMENTS = {
     'seed': ('0', 'seed of the simulated scene'),
     'task': ('grasp', 'grasp (RT-Grasp: planner and grasp executor) or articulated (ManipLLM: '
                       'an articulated object, the suction tool and the impedance_adaptation '
-                      "server; the contact comes from the sim's oracle, sim/scene_contact, "
-                      'until the planner has a contact mode: no planner is started)'),
+                      'server; with contact_model:=DIR the planner in contact mode, else the '
+                      "contact comes from the sim's oracle, sim/scene_contact)"),
+    'contact_model': ('', 'task:=articulated: checkpoint folder or hub id of the ManipLLM '
+                          'contact model; set: the planner runs with task=contact (/plan_grasp '
+                          'MODE_CONTACT) and `rt-grasp ros manipulate` plans with it by default; '
+                          "empty: no planner, the sim's oracle gives the contact"),
     'category': ('drawer', 'task:=articulated, sim:=true: the articulated category of the '
                            'scene (the categories of `rt-grasp manip collect`)'),
     'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
@@ -74,6 +78,18 @@ def articulated_camera_extrinsic(args: dict) -> list:
 
     config = manip_scene(int(args['seed']), args['category']).config
     return extrinsic_numbers(config.camera.camera().base_from_camera)
+
+
+def articulated_crop() -> dict:
+    """
+    Return the camera's crop for task:=articulated: ManipLLM's whole 336x336 image.
+
+    The contact model sees the scene as it was collected (the sim's articulated scenes render
+    336x336), not RT-Grasp's object-centred crop of a 400x400 workspace.
+    """
+    from rt_grasp_ros.manip.scene import IMAGE_SIZE
+
+    return {'crop_size': IMAGE_SIZE, 'object_crop': False}
 
 
 def camera_extrinsic(args: dict):
@@ -199,6 +215,15 @@ def impedance_adaptation_node(args: dict, conf: Path, real, libfranka: bool) -> 
                     (str(conf / 'impedance_adaptation.yaml'),), params, remaps)
 
 
+def planner_node(args: dict, conf: Path, common: dict, model: str, gripper: str,
+                 task: str) -> NodeSpec:
+    """Return grasp_planner for ``task`` (grasp: RT-Grasp's grasps; contact: ManipLLM's)."""
+    params = {**common, 'model': str(Path(model).expanduser()), 'gripper': gripper,
+              'task': task}
+    return NodeSpec('grasp_planner', 'grasp_planner', (str(conf / 'grasp_planner.yaml'),),
+                    params)
+
+
 def nodes(arguments: dict) -> list:
     """Return the nodes to start for ``arguments`` (launch-argument names, string values)."""
     args = resolve(arguments)
@@ -228,16 +253,18 @@ def nodes(arguments: dict) -> list:
     if camera:
         camera_source = real.camera_source if real is not None else args['camera']
         out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
-                            {**common, **frames, 'source': camera_source},
+                            {**common, **frames, 'source': camera_source,
+                             **(articulated_crop() if articulated else {})},
                             real.camera_remaps if real is not None else ()))
     if articulated:
+        if args['contact_model'] and camera:
+            out.append(planner_node(args, conf, {**common, **frames}, args['contact_model'],
+                                    'suction', 'contact'))
         out.append(impedance_adaptation_node(args, conf, real, libfranka))
-        return out  # no planner until it has a contact mode; the oracle's contact meanwhile
+        return out  # without contact_model no planner: the oracle's contact
     if args['model'] and camera:
-        planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
-                   'gripper': args['gripper']}
-        out.append(NodeSpec('grasp_planner', 'grasp_planner',
-                            (str(conf / 'grasp_planner.yaml'),), planner))
+        out.append(planner_node(args, conf, {**common, **frames}, args['model'],
+                                args['gripper'], 'grasp'))
     # The sim's controller takes whole paths, so it can run faster than real time; a real
     # robot's Cartesian impedance controller takes poses, streamed at the control rate.
     executor = {**common, 'gripper': args['gripper'], 'backend': args['executor'],

@@ -5,6 +5,12 @@ The node list and parameter files come from rt_grasp_ros.ros.stack, the same des
 `rt-grasp ros up` reads on machines without launch. Arguments: see `ros2 launch rt_grasp
 grasp.launch.py --show-args`.
 
+task:=articulated category:=drawer seed:=N brings up ManipLLM's side instead: the sim with that
+articulated scene and the suction tool, the camera and the impedance_adaptation server, and with
+contact_model:=DIR the planner in contact mode (task=contact: /plan_grasp MODE_CONTACT answers
+ManipLLM's chain of thought and contact pose); without it no planner starts and `rt-grasp ros
+manipulate` takes the contact from the sim's oracle (sim/scene_contact).
+
 robot_state_publisher (sim:=true), rviz2 (rviz:=true) and, with rviz:=true and grasp_refinement
 running, the refinement panel in rqt_gui start where they are installed; where one is missing the
 launch logs why and starts the rest. With sim:=false driver:=franka_ros2 it includes
@@ -62,7 +68,8 @@ def _nodes(context):
     if args['sim'] == 'true' and not _installed('robot_state_publisher'):
         actions.append(_missing('robot_state_publisher', 'no TF for the simulated robot links'))
     elif args['sim'] == 'true':
-        urdf = share / 'urdf' / f'panda_{args["gripper"]}.urdf'
+        tool = 'suction' if args['task'] == 'articulated' else args['gripper']
+        urdf = share / 'urdf' / f'panda_{tool}.urdf'
         actions.append(Node(package='robot_state_publisher', executable='robot_state_publisher',
                             parameters=[{'robot_description': urdf.read_text(encoding='utf-8'),
                                          'use_sim_time': True}]))

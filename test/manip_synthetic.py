@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rt_grasp_ros.manip.dataset import ATTEMPTS, build_tasks, write_sample
+from rt_grasp_ros.manip.tasks import load_task_formats
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
 
@@ -77,3 +78,17 @@ def write_manip_collection(folder: Path, n: int, size: int = 64, chain: bool = T
     (folder / ATTEMPTS).write_text("".join(json.dumps(r) + "\n" for r in rows))
     build_tasks(folder, chain=chain)
     return folder
+
+
+def manip_corpus() -> list[str]:
+    """The task texts with every category's names (what a tokenizer for ManipLLM sees)."""
+    f = load_task_formats()
+    texts = [f.category.questions[0], f.reasoning.questions[0], f.pose.questions[0]]
+    texts.append(f.pose.answer.format(x=120, y=80, up="(1, -20, 45)", forward="(-3, 44, 20)"))
+    for names in f.names.values():
+        texts += [
+            f.category.answer.format(**names),
+            f.reasoning.questions[0].format(**names),
+            f.reasoning.answer.format(**names),
+        ]
+    return texts

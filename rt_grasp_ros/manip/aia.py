@@ -23,6 +23,7 @@ end-effector's pose": a door's surface turns as it swings, and the cup stays squ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,7 @@ STOP_STEPS = "step limit"
 STOP_LOST = "lost contact"
 STOP_STALLED = "stalled"
 STOP_FORCE = "force limit"
+STOPS = (STOP_DISTANCE, STOP_STEPS, STOP_LOST, STOP_STALLED, STOP_FORCE)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,9 @@ class PullResult:
     directions: list[np.ndarray] = field(default_factory=list)
 
 
+StepCallback = Callable[[PullResult], None]
+
+
 def perturbations(
     direction: np.ndarray, n: int, epsilon1: float, rng: np.random.Generator
 ) -> list[np.ndarray]:
@@ -207,8 +212,11 @@ def active_impedance_adaptation(
     config: AIAConfig | None = None,
     rng: np.random.Generator | None = None,
     cancelled: CancelCheck | None = None,
+    on_step: StepCallback | None = None,
 ) -> PullResult:
     """Pull the held part from ``direction`` (base frame), adapting it at every step.
+
+    ``on_step(result)`` is called after each step (its direction is ``result.directions[-1]``).
 
     Raises:
         CancelledError: ``cancelled()`` became true.
@@ -237,6 +245,8 @@ def active_impedance_adaptation(
         done = _step(motion, hold, d, config, cancelled)
         result.steps += 1
         result.distance += float(np.linalg.norm(motion.tcp_pose().position - start))
+        if on_step is not None:
+            on_step(result)
         if not done:
             result.stop = STOP_FORCE
             return result
@@ -325,11 +335,12 @@ def straight_pull(
     direction: np.ndarray,
     config: AIAConfig | None = None,
     cancelled: CancelCheck | None = None,
+    on_step: StepCallback | None = None,
 ) -> PullResult:
     """The "w/o AIA" baseline: pull straight along ``direction``, the tool not turning.
 
     In steps of ``step_length`` to ``target_distance``, until contact is lost or a step meets
-    ``max_force`` (the same guard as the policy's).
+    ``max_force`` (the same guard as the policy's); ``on_step(result)`` after each step.
     """
     config = config or AIAConfig()
     d = np.asarray(direction, float) / np.linalg.norm(direction)
@@ -343,7 +354,11 @@ def straight_pull(
             break
         along = min(k * config.step_length, config.target_distance)
         result.steps = k
-        if not guarded_move(motion, start.translated(along * d), config, cancelled):
+        moved = guarded_move(motion, start.translated(along * d), config, cancelled)
+        result.distance = float(np.linalg.norm(motion.tcp_pose().position - start.position))
+        if on_step is not None:
+            on_step(result)
+        if not moved:
             result.stop = STOP_FORCE
             break
     else:

@@ -52,8 +52,8 @@ class ContactPrediction:
     error: str | None = None
 
     def turn(self, kind: str) -> Turn | None:
-        """The turn of ``kind`` (None: not asked)."""
-        return next((t for t in self.turns if t.kind == kind), None)
+        """The latest turn of ``kind`` (None: not asked); a follow-up's pose turn is the last."""
+        return next((t for t in reversed(self.turns) if t.kind == kind), None)
 
     @property
     def contact(self) -> ContactPose | None:

@@ -89,18 +89,24 @@ class ContactPredictor:
         question: str,
         spec: AnswerSpec | None,
         budget: int,
+        constrained: bool | None = None,
     ) -> Prediction:
         history = [(t.question, t.prediction.text) for t in turns]
         messages = self.predictor.messages(question, history)
+        wanted = self.constrained if constrained is None else constrained
         constrained = False
-        if self.constrained and spec is not None:
+        if wanted and spec is not None:
             constrained, budget = True, max(budget, spec.longest() + 2)
         prediction = self.predictor.answer(image, messages, spec, constrained, budget)
         turns.append(Turn(kind, question, prediction))
         return prediction
 
     def predict(
-        self, image: Any, pose_question: str | None = None, cot: bool | None = None
+        self,
+        image: Any,
+        pose_question: str | None = None,
+        cot: bool | None = None,
+        constrained: bool | None = None,
     ) -> ContactPrediction:
         """Ask the chain of thought (or the pose prompt alone) about ``image``.
 
@@ -108,6 +114,7 @@ class ContactPredictor:
             image: the RGB image (path, PIL image or ``(H, W, 3)`` uint8 array).
             pose_question: the pose prompt (default: the first of ``tasks.yaml``).
             cot: override the predictor's ``cot``.
+            constrained: override the predictor's ``constrained``.
         """
         cot = self.cot if cot is None else cot
         pose_question = pose_question or self.formats.pose.questions[0]
@@ -116,13 +123,39 @@ class ContactPredictor:
         category, candidates = None, ()
         if cot:
             question = self.formats.category.questions[0]
-            named = self._ask(image, turns, "category", question, self.category_spec, budget)
+            named = self._ask(
+                image, turns, "category", question, self.category_spec, budget, constrained
+            )
             if named.pose is None:
                 return ContactPrediction(turns, None, (), cot, f"category: {named.error}")
             candidates = self.category_spec.categories(named.pose)
             category = candidates[0]
             reasoning = chain_of_thought(self.formats, category)[1]
             self._ask(image, turns, "reasoning", reasoning, None, self.reasoning_tokens)
-        pose = self._ask(image, turns, "pose", pose_question, self.contact_spec(image), budget)
+        spec = self.contact_spec(image)
+        pose = self._ask(image, turns, "pose", pose_question, spec, budget, constrained)
         error = None if pose.pose is not None else f"pose: {pose.error}"
         return ContactPrediction(turns, category, candidates, cot, error)
+
+    def follow_up(
+        self,
+        image: Any,
+        earlier: ContactPrediction,
+        text: str,
+        constrained: bool | None = None,
+    ) -> ContactPrediction:
+        """Re-ask the pose turn after ``earlier``'s turns, with the user's ``text`` before it.
+
+        One conversation: the new pose question (``text`` then the last pose prompt) sees every
+        earlier turn, so the model refines its own contact; the answer is a new contact pose.
+        """
+        last = earlier.turn("pose")
+        pose_question = last.question if last is not None else self.formats.pose.questions[0]
+        # a follow-up's prompt is the user's words, then the pose prompt (the answer's form)
+        question = f"{text.strip()} {pose_question}" if text.strip() else pose_question
+        turns = list(earlier.turns)
+        spec = self.contact_spec(image)
+        budget = self.predictor.max_new_tokens
+        pose = self._ask(image, turns, "pose", question, spec, budget, constrained)
+        error = None if pose.pose is not None else f"pose: {pose.error}"
+        return ContactPrediction(turns, earlier.category, earlier.candidates, earlier.cot, error)

@@ -21,20 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from rt_grasp_ros.errors import ConfigError, RtGraspError
-from rt_grasp_ros.manip.contact import ContactPose, parse_contact
+from rt_grasp_ros.errors import AnswerParseError, ConfigError, RtGraspError
+from rt_grasp_ros.manip.contact import ContactPose
+from rt_grasp_ros.manip.predictor import ContactPredictor
 from rt_grasp_ros.manip.tasks import TaskFormats, affordance_question, load_task_formats
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
 from rt_grasp_ros.vlm.backbone import Backbone
 from rt_grasp_ros.vlm.checkpoint import load_checkpoint, read_info
 from rt_grasp_ros.vlm.dataset import conversation_messages
+from rt_grasp_ros.vlm.predictor import GraspPredictor
 from rt_grasp_ros.vlm.processing import (
     collate,
-    encode_prompt,
     encode_training,
     prepare_image,
-    user_message,
 )
 
 ADAPTED_FILE = "vision_adapter.safetensors"
@@ -264,21 +264,21 @@ class TrialAdapter:
 def greedy_contact(
     backbone: Backbone, image: np.ndarray, question: str, max_new_tokens: int = 64
 ) -> tuple[ContactPose, str]:
-    """The model's greedy answer to the pose ``question`` about ``image``, parsed; and its text.
+    """The model's greedy, free-decoded answer to the pose ``question`` about ``image``.
+
+    The pose prompt alone, through :class:`ContactPredictor` (the one generation path).
 
     Raises:
         AnswerParseError: the answer holds no contact pose.
     """
-    torch = require("torch", "decoding a contact")
-    pil = prepare_image(image, backbone.family, backbone.processor)
-    enc = encode_prompt(backbone.processor, [user_message(question, True)], pil)
-    enc = {k: v.to(backbone.device) if hasattr(v, "to") else v for k, v in enc.items()}
-    with torch.inference_mode():
-        ids = backbone.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
-    text = backbone.processor.tokenizer.decode(
-        ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True
+    predictor = ContactPredictor(
+        GraspPredictor(backbone, max_new_tokens=max_new_tokens), cot=False, constrained=False
     )
-    return parse_contact(text), text
+    prediction = predictor.predict(image, question)
+    text = prediction.turn("pose").prediction.text
+    if prediction.contact is None:
+        raise AnswerParseError(prediction.error or "no contact pose", text)
+    return prediction.contact, text
 
 
 def _fresh_vision_lora(backbone: Backbone, config: TTAConfig) -> Any:

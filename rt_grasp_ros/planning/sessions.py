@@ -18,8 +18,12 @@ from typing import Any
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.perception.crop import WorkspaceCrop
 from rt_grasp_ros.perception.frame import RGBDFrame
+from rt_grasp_ros.planning.contact import PlannedContact
 from rt_grasp_ros.planning.limits import Decoding, PlannerLimits, RequestError, Sampling
 from rt_grasp_ros.planning.plan import CropSpec, PlannedGrasp, PlanOptions, plan_from_prediction
+
+Placer = Callable[[Any, WorkspaceCrop, PlanOptions, float], PlannedGrasp | PlannedContact]
+"""Places a model's answer on its crop: ``plan_from_prediction`` (grasps), ``place_contact``."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class PlanRequest:
 class SessionAnswer:
     """A request's plan, the session it belongs to and a note for the caller ('' if none)."""
 
-    plan: PlannedGrasp
+    plan: PlannedGrasp | PlannedContact
     session_id: str
     note: str = ""
 
@@ -76,6 +80,9 @@ class SessionPlanner:
         whole_frame: plan on the whole frame (it is already the workspace crop) instead of
             ``options.crop``.
         count_tokens: tokens of a text; default: the predictor's tokenizer, when it has one.
+        place: places an answer on its crop: grasps (default) or contact poses
+            (:func:`~rt_grasp_ros.planning.contact.place_contact` with a
+            :class:`~rt_grasp_ros.planning.contact.ContactModel`).
     """
 
     def __init__(
@@ -85,8 +92,10 @@ class SessionPlanner:
         limits: PlannerLimits | None = None,
         whole_frame: bool = False,
         count_tokens: Callable[[str], int] | None = None,
+        place: Placer = plan_from_prediction,
     ) -> None:
         self.predictor = predictor
+        self.place = place
         self.options = options or PlanOptions()
         self.limits = limits or PlannerLimits()
         self.whole_frame = whole_frame
@@ -119,7 +128,7 @@ class SessionPlanner:
             session, crop = self._session(request.session_id)
             prediction = session.ask(request.follow_up, **self._predict_options(sampling))
             return self._answer(
-                plan_from_prediction(prediction, crop, self._options(sampling), start),
+                self.place(prediction, crop, self._options(sampling), start),
                 request.session_id,
                 sampling,
             )
@@ -138,7 +147,7 @@ class SessionPlanner:
             evicted, _ = self._sessions.popitem(last=False)
             self._evicted.append(evicted)
         return self._answer(
-            plan_from_prediction(prediction, crop, self._options(sampling), start),
+            self.place(prediction, crop, self._options(sampling), start),
             session_id,
             sampling,
         )
@@ -182,7 +191,9 @@ class SessionPlanner:
                 options["top_p"] = sampling.top_p
         return options
 
-    def _answer(self, plan: PlannedGrasp, session_id: str, sampling: Sampling) -> SessionAnswer:
+    def _answer(
+        self, plan: PlannedGrasp | PlannedContact, session_id: str, sampling: Sampling
+    ) -> SessionAnswer:
         note = ""
         if sampling.samples > 1 and sampling.top_p < 1.0 and not self.top_p_supported:
             note = f"top_p={sampling.top_p:g} ignored: this model's predictor has no top_p"

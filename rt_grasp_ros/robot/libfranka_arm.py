@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rt_grasp_ros.errors import RtGraspError
+from rt_grasp_ros.errors import ConfigError, RtGraspError
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.robot.kinematics import flange_pose, solve_flange
 from rt_grasp_ros.transforms import Pose
@@ -94,6 +94,16 @@ class ArmConfig:
     translational_stiffness: float = 1000.0
     rotational_stiffness: float = 80.0
     check_reach: bool = True
+    # Per-joint Coulomb friction feedforward (Nm) of franky's tracking controller; zeros = off.
+    # Without it joint friction holds the impedance short of its target by friction / K.
+    friction_coulomb: tuple = (0.0,) * 7
+
+    def __post_init__(self) -> None:
+        f = self.friction_coulomb
+        if len(f) != 7 or not all(np.isfinite(v) and 0.0 <= v <= 5.0 for v in f):
+            raise ConfigError(
+                f"ArmConfig.friction_coulomb must be 7 numbers in [0, 5] Nm, got {list(f)}"
+            )
 
 
 class FrankaArm:
@@ -217,9 +227,15 @@ class FrankaArm:
 
     def _start(self, reference) -> None:
         franky = self.franky
+        friction = None
+        if any(self.config.friction_coulomb):
+            coulomb = [float(v) for v in self.config.friction_coulomb]
+            # the feedforward may cancel friction, never more: clip at the friction itself
+            friction = franky.FrictionCompensationParams(coulomb=coulomb, max_torque=coulomb)
         motion = franky.CartesianImpedanceTrackingMotion(
             translational_stiffness=self.config.translational_stiffness,
             rotational_stiffness=self.config.rotational_stiffness,
+            friction=friction,
         )
         motion.set_reference(reference)
         try:

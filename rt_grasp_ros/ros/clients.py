@@ -1,5 +1,5 @@
 """
-Thin rclpy clients: `rt-grasp ros plan` and `rt-grasp ros execute` (the ros2 CLI's twins).
+Thin rclpy clients: `rt-grasp ros plan|execute|manipulate` (the ros2 CLI's twins).
 
 Readiness of the planner is what any ROS client sees: /plan_grasp is advertised only once the
 model has loaded (or failed to, then every answer says why). The latched
@@ -11,9 +11,9 @@ import time
 
 import rclpy
 from rclpy.action import ActionClient
-from rt_grasp.action import ExecuteGrasp
+from rt_grasp.action import ExecuteGrasp, ImpedanceAdaptation
 from rt_grasp.msg import PlannerStatus
-from rt_grasp.srv import GetSceneGrasps, PlanGrasp
+from rt_grasp.srv import GetPartState, GetSceneContact, GetSceneGrasps, PlanGrasp, ResetScene
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.ros.qos import LATCHED
 
@@ -66,6 +66,11 @@ class StackClient:
         self.planner = PlannerWatch(self.node)
         self.truth_client = self.node.create_client(GetSceneGrasps, 'sim/scene_grasps')
         self.execute_client = ActionClient(self.node, ExecuteGrasp, 'execute_grasp')
+        self.contact_client = self.node.create_client(GetSceneContact, 'sim/scene_contact')
+        self.part_client = self.node.create_client(GetPartState, 'sim/part_state')
+        self.reset_client = self.node.create_client(ResetScene, 'sim/reset')
+        self.manipulate_client = ActionClient(self.node, ImpedanceAdaptation,
+                                              'impedance_adaptation')
 
     def _call(self, client, request, timeout):
         if not client.wait_for_service(timeout_sec=timeout):
@@ -76,12 +81,24 @@ class StackClient:
             raise RtGraspError(f'{client.srv_name} did not answer within {timeout:.0f} s')
         return future.result()
 
-    def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0):
+    def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0,
+             mode=PlanGrasp.Request.MODE_GRASP):
         """Call /plan_grasp (the planner's default decoding); returns the response."""
         request = PlanGrasp.Request(instruction=instruction, session_id=session_id,
-                                    follow_up=follow_up, samples=samples)
+                                    follow_up=follow_up, samples=samples, mode=mode)
         wait_for_plan_service(self.node, self.plan_client, self.planner, timeout)
         return self._call(self.plan_client, request, timeout)
+
+    def plan_contact(self, instruction='', timeout=120.0):
+        """Call /plan_grasp in MODE_CONTACT (ManipLLM's chain of thought); the response."""
+        return self.plan(instruction, timeout=timeout, mode=PlanGrasp.Request.MODE_CONTACT)
+
+    def planner_running(self, timeout=3.0):
+        """Whether a planner's latched status arrives within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while self.planner.status is None and time.monotonic() < deadline:
+            rclpy.spin_once(self.node, timeout_sec=0.1)
+        return self.planner.status is not None
 
     def ground_truth(self, timeout=20.0):
         """Return the sim's ground-truth grasps of its target object (obj0)."""
@@ -92,22 +109,53 @@ class StackClient:
 
     def execute(self, grasp, lift=0.0, hold=0.0, feedback=None, timeout=120.0):
         """Send /execute_grasp and wait for the result."""
-        if not self.execute_client.wait_for_server(timeout_sec=20.0):
-            raise RtGraspError('action /execute_grasp is not available (is the stack up?)')
         goal = ExecuteGrasp.Goal(grasp=grasp, lift_height=lift, hold_time=hold)
-        sent = self.execute_client.send_goal_async(
+        return self._run_action(self.execute_client, '/execute_grasp', goal, feedback, timeout)
+
+    def scene_contact(self, seed=0, timeout=60.0):
+        """Return the sim's oracle contact pose on its articulated part (rt_grasp/ContactPose)."""
+        response = self._call(self.contact_client, GetSceneContact.Request(seed=seed), timeout)
+        if not response.success:
+            raise RtGraspError(f'no oracle contact: {response.message}')
+        return response.contact
+
+    def reset(self, seed, articulated='', timeout=120.0):
+        """Reset the sim to the scene of ``seed`` (an articulated category's, if given)."""
+        request = ResetScene.Request(seed=seed, articulated=articulated)
+        response = self._call(self.reset_client, request, timeout)
+        if not response.success:
+            raise RtGraspError(f'sim/reset failed: {response.message}')
+        return response
+
+    def part_state(self, timeout=20.0):
+        """Return the sim's articulated part: (joint type, position)."""
+        response = self._call(self.part_client, GetPartState.Request(), timeout)
+        if not response.success:
+            raise RtGraspError(f'no articulated part: {response.message}')
+        return response.joint_type, response.position
+
+    def manipulate(self, contact, feedback=None, timeout=300.0, **limits):
+        """Send /impedance_adaptation for ``contact`` (limits: the goal's fields); the result."""
+        goal = ImpedanceAdaptation.Goal(contact=contact, **limits)
+        return self._run_action(self.manipulate_client, '/impedance_adaptation', goal, feedback,
+                                timeout)
+
+    def _run_action(self, client, name, goal, feedback, timeout):
+        if not client.wait_for_server(timeout_sec=20.0):
+            raise RtGraspError(f'action {name} is not available (is the stack up?)')
+        sent = client.send_goal_async(
             goal, feedback_callback=(lambda f: feedback(f.feedback)) if feedback else None)
         rclpy.spin_until_future_complete(self.node, sent, timeout_sec=20.0)
         handle = sent.result()
         if handle is None or not handle.accepted:
-            raise RtGraspError('/execute_grasp rejected the goal')
+            raise RtGraspError(f'{name} rejected the goal (its log says why)')
         result = handle.get_result_async()
         end = time.monotonic() + timeout
         while not result.done() and time.monotonic() < end:
             rclpy.spin_once(self.node, timeout_sec=0.1)
         if not result.done():
             handle.cancel_goal_async()
-            raise RtGraspError(f'/execute_grasp did not finish within {timeout:.0f} s')
+            raise RtGraspError(f'{name} did not finish within {timeout:.0f} s')
         return result.result().result
 
     def close(self):

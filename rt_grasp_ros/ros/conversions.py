@@ -7,11 +7,12 @@ from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Point, Pose as PoseMsg, PoseStamped, Quaternion, Transform, Vector3
 from geometry_msgs.msg import WrenchStamped
 import numpy as np
-from rt_grasp.msg import Grasp, ImageGrasp, Timings
+from rt_grasp.msg import ContactPose as ContactPoseMsg, Grasp, ImageGrasp, Timings
 from rt_grasp.msg import PlannerStatus
 from rt_grasp.srv import PlanGrasp
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
+from rt_grasp_ros.manip.operate import Contact
 from rt_grasp_ros.perception.camera import PinholeCamera
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.planning.limits import Decoding, RequestError
@@ -20,6 +21,7 @@ from rt_grasp_ros.planning.sessions import PlanRequest
 from rt_grasp_ros.skills.grasp import GraspConfig
 from rt_grasp_ros.skills.motion import TargetPath
 from rt_grasp_ros.transforms import Pose
+from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image
 from trajectory_msgs.msg import MultiDOFJointTrajectory, MultiDOFJointTrajectoryPoint
 
@@ -335,3 +337,80 @@ def refined_grasp_to_msg(grasp: RefinedGrasp, base_frame: str) -> Grasp:
     if grasp.image is not None:
         msg.image.x, msg.image.y, msg.image.theta = (float(c) for c in grasp.image)
     return msg
+
+
+def vector3_to_msg(v) -> Vector3:
+    """Convert a 3-vector to geometry_msgs/Vector3."""
+    x, y, z = (float(c) for c in v)
+    return Vector3(x=x, y=y, z=z)
+
+
+def _vector3_from_msg(msg: Vector3, name: str) -> np.ndarray:
+    v = np.array([msg.x, msg.y, msg.z], float)
+    if not np.all(np.isfinite(v)) or np.linalg.norm(v) < 1e-9:
+        raise ConversionError(f'{name} must be 3 finite numbers, not all zero: {v.tolist()}')
+    return v / np.linalg.norm(v)
+
+
+def contact_to_msg(contact, frame: RGBDFrame, base_frame: str, category: str = '',
+                   stamp=None, prediction=None, origin=(0, 0)) -> ContactPoseMsg:
+    """
+    Convert a core ContactPose (a pixel of ``frame``, camera-frame directions) to the message.
+
+    The TCP at the contact in the base frame and in ``frame``'s camera frame (each from the
+    contact: the pixel back-projected into either frame), up and forward in the base frame, the
+    pixel in the full image (``origin``: where ``frame`` lies in it, the crop's roi) and its
+    depth. With the ContactPrediction the model answered, its chain of thought too: each
+    turn's answer (``chain``), the affordance reasoning, the pose turn's raw answer and the
+    category (where ``category`` is empty); without it no chain (the oracle's contact is no
+    model's).
+    """
+    camera = frame.camera
+    to_base = camera.base_from_camera.rotation
+    if prediction is not None:
+        category = category or prediction.category or prediction.named_category or ''
+    msg = ContactPoseMsg(category=category, u=float(contact.x + origin[0]),
+                         v=float(contact.y + origin[1]))
+    msg.pose = pose_stamped_to_msg(contact.tcp_pose(frame), base_frame, stamp)
+    msg.pose_camera = pose_stamped_to_msg(contact.tcp_pose_camera(frame), camera.frame_id,
+                                          stamp)
+    msg.up = vector3_to_msg(to_base.apply(contact.up))
+    msg.forward = vector3_to_msg(to_base.apply(contact.forward))
+    try:
+        msg.depth = float(frame.depth_at(contact.x, contact.y))
+    except RtGraspError:
+        msg.depth = math.nan
+    if prediction is not None:
+        msg.chain = [str(text) for text in prediction.chain]
+        msg.reasoning = prediction.reasoning
+        pose_turn = prediction.turn('pose')
+        msg.answer = pose_turn.prediction.text if pose_turn is not None else ''
+    return msg
+
+
+def contact_from_msg(msg: ContactPoseMsg, base_frame: str) -> Contact:
+    """
+    rt_grasp/ContactPose -> the base-frame contact to operate; a bad field names itself.
+
+    The TCP orientation is rebuilt from up and forward (ContactPose.msg's convention: z = up,
+    x = forward orthogonalised against up), so a pose quaternion that disagrees is not used.
+    """
+    frame = msg.pose.header.frame_id
+    if not frame:
+        raise ConversionError(
+            f'contact.pose.header.frame_id is empty: expected the base frame {base_frame!r}')
+    if frame != base_frame:
+        raise ConversionError(
+            f'contact.pose is in frame {frame!r}; the server works in {base_frame!r}')
+    p = msg.pose.pose.position
+    position = np.array([p.x, p.y, p.z], float)
+    if not np.all(np.isfinite(position)):
+        raise ConversionError(f'contact.pose.position must be finite, got {position.tolist()}')
+    up = _vector3_from_msg(msg.up, 'contact.up')
+    forward = _vector3_from_msg(msg.forward, 'contact.forward')
+    forward = forward - (forward @ up) * up
+    if np.linalg.norm(forward) < 1e-6:
+        raise ConversionError('contact.forward must not be parallel to contact.up')
+    forward /= np.linalg.norm(forward)
+    rotation = Rotation.from_matrix(np.column_stack([forward, np.cross(up, forward), up]))
+    return Contact(Pose(position, rotation), up)

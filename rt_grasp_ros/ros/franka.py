@@ -72,7 +72,11 @@ class FrankaNode(Node):
                                             'N/m', above(0.0, 3000.0)),
             rotational_stiffness=declare(self, 'rotational_stiffness', 80.0, 'Nm/rad',
                                          above(0.0, 300.0)),
-            check_reach=declare(self, 'check_reach', True, 'refuse targets out of reach'))
+            check_reach=declare(self, 'check_reach', True, 'refuse targets out of reach'),
+            friction_coulomb=tuple(declare(
+                self, 'friction_coulomb', [0.0] * 7, 'per-joint Coulomb friction feedforward '
+                '(Nm) of the impedance controller; zeros = off', lambda v: len(v) == 7,
+                '7 numbers')))
         self.joint_names = [f'{robot}_joint{k}' for k in range(1, 8)]
         self.finger_names = [f'{robot}_finger_joint1', f'{robot}_finger_joint2']
         use_hand = declare(self, 'gripper', True, 'serve the Franka Hand')

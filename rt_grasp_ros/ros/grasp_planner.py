@@ -5,6 +5,14 @@ The answer becomes a TCP pose in the base frame (depth at the grasp, intrinsics,
 extrinsic) in the core; this node converts messages, calls the core once and publishes the
 grasp (latched) and RViz markers.
 
+The parameter ``task`` says which answer the model gives: ``grasp`` (RT-Grasp, MODE_GRASP:
+``response.grasp``, latched on ``~/grasp``) or ``contact`` (ManipLLM, MODE_CONTACT: the chain
+of thought, category -> affordance reasoning -> contact pose, answered as ``response.contact``
+and latched on ``~/contact``; ``cot: false`` asks the pose prompt alone). A request in the
+other mode is answered ``success: false`` naming ``mode``. Both publish RViz markers on
+``~/markers`` and keep refinement sessions (``session_id`` + ``follow_up``; in contact mode a
+follow-up re-asks the pose turn in the same conversation).
+
 Readiness. The model loads in the background; the node publishes rt_grasp/PlannerStatus
 latched on ``~/status`` (``/grasp_planner/status``): LOADING, then READY or FAILED with the
 load's cause, and advertises /plan_grasp only once the load has ended. So a client that does
@@ -28,7 +36,7 @@ import traceback
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
-from rt_grasp.msg import Grasp, PlannerStatus
+from rt_grasp.msg import ContactPose, Grasp, PlannerStatus
 from rt_grasp.srv import PlanGrasp
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GripperKind
@@ -38,11 +46,15 @@ from rt_grasp_ros.planning.sessions import SessionPlanner
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.frame_sync import FrameMatcher
 from rt_grasp_ros.ros.frames import CameraExtrinsic
-from rt_grasp_ros.ros.markers import grasp_markers
+from rt_grasp_ros.ros.markers import contact_markers, grasp_markers
 from rt_grasp_ros.ros.params import declare, one_of, run_node
 from rt_grasp_ros.ros.qos import LATCHED, SENSOR_DATA
 from rt_grasp_ros.vlm.backbone import DEFAULT_DTYPE, DTYPES
 from visualization_msgs.msg import MarkerArray
+
+TASK_MODES = {'grasp': PlanGrasp.Request.MODE_GRASP, 'contact': PlanGrasp.Request.MODE_CONTACT}
+MODE_NAMES = {PlanGrasp.Request.MODE_GRASP: 'MODE_GRASP', PlanGrasp.Request.MODE_CONTACT:
+              'MODE_CONTACT'}
 
 
 class GraspPlannerNode(Node):
@@ -56,6 +68,11 @@ class GraspPlannerNode(Node):
         self.gripper = GripperKind(declare(self, 'gripper', 'parallel', 'parallel or suction',
                                            one_of('parallel', 'suction'),
                                            "'parallel' or 'suction'"))
+        self.task = declare(self, 'task', 'grasp',
+                            'grasp (RT-Grasp, MODE_GRASP) or contact (ManipLLM, MODE_CONTACT)',
+                            one_of(*TASK_MODES), "'grasp' or 'contact'")
+        self.cot = declare(self, 'cot', True, 'task contact: ask the chain of thought '
+                           '(false: the pose prompt alone, the "w/o CoT" ablation)')
         self.extrinsic = CameraExtrinsic(self, self.base_frame)
         self.dtype = declare(self, 'dtype', DEFAULT_DTYPE,
                              'model dtype: auto = bfloat16 on CUDA, float32 on CPU',
@@ -77,6 +94,7 @@ class GraspPlannerNode(Node):
             self.create_subscription(msg_type, topic, lambda m, k=kind: self.on_part(k, m),
                                      SENSOR_DATA, callback_group=sensors)
         self.pub_grasp = self.create_publisher(Grasp, '~/grasp', LATCHED)
+        self.pub_contact = self.create_publisher(ContactPose, '~/contact', LATCHED)
         self.pub_markers = self.create_publisher(MarkerArray, '~/markers', LATCHED)
         self.pub_status = self.create_publisher(PlannerStatus, '~/status', LATCHED)
         # The loader thread triggers it; on_loaded then runs in the executor, which advertises
@@ -100,8 +118,15 @@ class GraspPlannerNode(Node):
 
             predictor = GraspPredictor.from_pretrained(
                 self.model_path, dtype=self.dtype, merge_adapter=self.merge_adapter)
+            place = {}
+            if self.task == 'contact':
+                from rt_grasp_ros.manip.predictor import ContactPredictor
+                from rt_grasp_ros.planning.contact import ContactModel, place_contact
+
+                predictor = ContactModel(ContactPredictor(predictor, cot=self.cot))
+                place = {'place': place_contact}
             self.planner = SessionPlanner(predictor, PlanOptions(gripper=self.gripper),
-                                          self.limits, whole_frame=True)
+                                          self.limits, whole_frame=True, **place)
             self.load_time = time.monotonic() - start
         except Exception as exc:  # noqa: BLE001 -- any failure (bad checkpoint, ImportError,
             # out of memory) ends LOADING as FAILED with its cause, in the log and every answer
@@ -139,9 +164,8 @@ class GraspPlannerNode(Node):
         if self.planner is None:
             response.message = self.failure
             return response
-        if request.mode != PlanGrasp.Request.MODE_GRASP:
-            response.message = (f'mode: {request.mode} is not served; this model answers '
-                                'MODE_GRASP (0) only (MODE_CONTACT, ManipLLM: not yet)')
+        if request.mode != TASK_MODES[self.task]:
+            response.message = self.mode_refusal(request.mode)
             return response
         try:
             frame, origin = self.frame_for(request)
@@ -157,6 +181,8 @@ class GraspPlannerNode(Node):
         plan = answer.plan
         response.session_id = answer.session_id
         response.timings = conv.timings_to_msg(plan.timings)
+        if self.task == 'contact':
+            return self.contact_answer(answer, origin, response)
         if plan.prediction is not None:
             response.grasp.reasoning = plan.prediction.reasoning or ''
             response.grasp.answer = plan.prediction.text
@@ -168,6 +194,38 @@ class GraspPlannerNode(Node):
         response.message = f'planned; {answer.note}' if answer.note else 'planned'
         self.pub_grasp.publish(response.grasp)
         self.pub_markers.publish(grasp_markers(response.grasp, self.get_clock().now().to_msg()))
+        return response
+
+    def mode_refusal(self, mode):
+        """Say why ``mode`` is not served here, naming the field."""
+        if mode not in MODE_NAMES:
+            return (f'mode: {mode} is neither MODE_GRASP (0) nor MODE_CONTACT (1)')
+        served = TASK_MODES[self.task]
+        other = 'contact' if self.task == 'grasp' else 'grasp'
+        return (f'mode: {MODE_NAMES[mode]} ({mode}) is not served by this planner (task '
+                f'{self.task!r} answers {MODE_NAMES[served]} ({served})); a planner started '
+                f'with task:={other} serves it')
+
+    def contact_answer(self, answer, origin, response):
+        """Fill in ``response.contact`` from a PlannedContact; publish it and its markers."""
+        plan = answer.plan
+        if not plan.ok:
+            if plan.prediction is not None:  # what the model said, even without a contact
+                chain = list(plan.prediction.chain)
+                response.contact.chain = chain
+                response.contact.reasoning = plan.prediction.reasoning
+                response.contact.answer = chain[-1] if chain else ''
+            response.message = plan.reason
+            return response
+        x0, y0 = plan.crop.origin
+        response.contact = conv.contact_to_msg(
+            plan.contact, plan.crop.frame, self.base_frame, prediction=plan.prediction,
+            origin=(origin[0] + x0, origin[1] + y0))
+        response.success = True
+        response.message = f'planned; {answer.note}' if answer.note else 'planned'
+        self.pub_contact.publish(response.contact)
+        self.pub_markers.publish(contact_markers(response.contact,
+                                                 self.get_clock().now().to_msg()))
         return response
 
     def frame_for(self, request):

@@ -1,10 +1,10 @@
-"""RViz markers: the planned grasp (outline, text) and the refinement's interactive marker."""
+"""RViz markers: the planned grasp (outline, text), the contact pose, the refinement marker."""
 
 import math
 import textwrap
 
 from geometry_msgs.msg import Point, Quaternion, Vector3
-from rt_grasp.msg import Grasp
+from rt_grasp.msg import ContactPose, Grasp
 from rt_grasp_ros.planning.refinement import Stage
 from rt_grasp_ros.ros import conversions as conv
 from std_msgs.msg import ColorRGBA
@@ -36,6 +36,47 @@ def grasp_markers(grasp: Grasp, stamp) -> MarkerArray:
     text.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
     text.text = grasp.reasoning or grasp.answer
     return MarkerArray(markers=[outline, text])
+
+
+ARROW = 0.08  # length of the contact's up and forward arrows (m)
+
+
+def contact_markers(contact: ContactPose, stamp) -> MarkerArray:
+    """
+    Draw a contact pose: a sphere at the point, arrows for up and forward, the category.
+
+    The up arrow ends at the point (up is the approach, into the surface); forward starts there.
+    """
+    header = contact.pose.header
+    p = contact.pose.pose.position
+    point = (p.x, p.y, p.z)
+
+    def marker(kind, marker_id, colour):
+        m = Marker(ns='contact', id=marker_id, type=kind, action=Marker.ADD)
+        m.header.frame_id, m.header.stamp = header.frame_id, stamp
+        m.pose.orientation.w = 1.0
+        m.color = ColorRGBA(r=colour[0], g=colour[1], b=colour[2], a=1.0)
+        return m
+
+    def arrow(marker_id, start, end, colour):
+        m = marker(Marker.ARROW, marker_id, colour)
+        m.points = [Point(x=float(a), y=float(b), z=float(c)) for a, b, c in (start, end)]
+        m.scale = Vector3(x=0.006, y=0.012, z=0.02)  # shaft and head diameters, head length
+        return m
+
+    sphere = marker(Marker.SPHERE, 0, (1.0, 0.8, 0.0))
+    sphere.pose.position = Point(x=float(p.x), y=float(p.y), z=float(p.z))
+    sphere.scale = Vector3(x=0.02, y=0.02, z=0.02)
+    up = (contact.up.x, contact.up.y, contact.up.z)
+    forward = (contact.forward.x, contact.forward.y, contact.forward.z)
+    behind = tuple(c - ARROW * u for c, u in zip(point, up, strict=True))
+    ahead = tuple(c + ARROW * f for c, f in zip(point, forward, strict=True))
+    text = marker(Marker.TEXT_VIEW_FACING, 3, (1.0, 1.0, 1.0))
+    text.pose.position = Point(x=float(p.x), y=float(p.y), z=float(p.z) + 0.1)
+    text.scale.z = 0.02
+    text.text = contact.category or 'contact'
+    return MarkerArray(markers=[sphere, arrow(1, behind, point, (0.1, 0.4, 1.0)),
+                                arrow(2, point, ahead, (1.0, 0.2, 0.2)), text])
 
 
 MARKER = 'grasp'

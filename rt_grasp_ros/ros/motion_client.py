@@ -38,6 +38,7 @@ from rt_grasp_ros.skills.motion import (
     CancelledError,
     GripperError,
     GripperStatus,
+    hold_here,
     RobotTimeoutError,
     stream,
     Tolerance,
@@ -285,14 +286,25 @@ class RosMotion:
             pose, self.base_frame, self.node.get_clock().now().to_msg()))
 
     def follow(self, path, cancelled=None):
-        """Stream the path's targets, or hand it to the controller whole and wait its end."""
+        """
+        Stream the path's targets, or hand it to the controller whole and wait its end.
+
+        ``cancelled()`` is checked every control period in both modes (a skill's guard, e.g.
+        the AIA's force guard, stops a handed-over path too); when it becomes true the TCP is
+        held where it is and CancelledError is raised.
+        """
         if self.target_mode == 'stream':
             stream(self, path, cancelled)
             return
         self.pub_path.publish(conv.path_to_msg(path, self.base_frame))
         with self._lock:
             self._target = path.poses[-1]
-        self.wait(path.duration)
+        end = self.now() + path.duration
+        while (left := end - self.now()) > 1e-9:
+            if cancelled is not None and cancelled():
+                hold_here(self)  # a new target replaces the path the controller follows
+                raise CancelledError('the motion was cancelled')
+            self.wait(min(self.period, left))
 
     def reached(self, tolerance: Tolerance) -> bool:
         """Within ``tolerance`` of the target, and the TCP slower than tolerance.speed m/s."""

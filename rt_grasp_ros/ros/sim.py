@@ -5,7 +5,9 @@ A physics thread steps the simulated Panda in real time and publishes what the r
 publishes: /clock, /joint_states, the measured TCP pose, colour + registered depth + camera
 info. Target poses drive its Cartesian impedance controller; the Franka Hand answers a
 GripperCommand action and the suction cup the Vacuum action. Sim-only services reset the scene
-and give its ground-truth grasps and the articulated part's joint position.
+(an object scene, or ManipLLM's articulated scene of a category with the suction tool) and give
+its ground-truth grasps, the articulated part's joint position (also published on
+sim/part_joint_state) and the oracle contact pose on the part (sim/scene_contact).
 
 A physics failure stops the node loudly: an exception in the physics thread (MuJoCo, the
 renderer, a scene that does not build), or a thread that makes no step for ``physics_timeout``
@@ -30,13 +32,14 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from rt_grasp.action import Vacuum
 from rt_grasp.msg import VacuumState
-from rt_grasp.srv import GetPartState, GetSceneGrasps, ResetScene
+from rt_grasp.srv import GetPartState, GetSceneContact, GetSceneGrasps, ResetScene
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.frames import camera_transform_fields, transform_msg
 from rt_grasp_ros.ros.interfaces import gripper_command_action
 from rt_grasp_ros.ros.params import above, at_least, between, declare, one_of, run_node
 from rt_grasp_ros.ros.qos import COMMAND, SENSOR_DATA
+from rt_grasp_ros.sim.articulated import ARTICULATED
 from rt_grasp_ros.sim.embedded import EmbeddedRobot, SceneRequest
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import MultiDOFJointTrajectory
@@ -79,8 +82,12 @@ class SimNode(Node):
             categories=tuple(declare(self, 'categories', [''], 'object categories; [] = any')),
             n_objects=declare(self, 'n_objects', 1, 'objects in the scene', between(1, 6)),
             gripper=declare(self, 'gripper', 'parallel', 'parallel or suction',
-                            one_of('parallel', 'suction'), "'parallel' or 'suction'"))
+                            one_of('parallel', 'suction'), "'parallel' or 'suction'"),
+            articulated=declare(self, 'articulated', '', "an articulated category (ManipLLM's "
+                                'scene of seed with it, the suction tool); empty = objects',
+                                one_of('', *ARTICULATED), 'empty or ' + ', '.join(ARTICULATED)))
         self.robot = EmbeddedRobot(request)
+        self.jobs = []  # (work, done event, answer box): run by the physics thread
         self.lock = threading.RLock()
         group = ReentrantCallbackGroup()
         self.pub_clock = self.create_publisher(Clock, '/clock', 10)
@@ -94,6 +101,7 @@ class SimNode(Node):
         self.pub_info = self.create_publisher(
             conv.CameraInfo, 'camera/color/camera_info', SENSOR_DATA)
         self.pub_vacuum = self.create_publisher(VacuumState, 'vacuum_gripper/state', COMMAND)
+        self.pub_part = self.create_publisher(JointState, 'sim/part_joint_state', COMMAND)
         self.create_subscription(
             PoseStamped, 'target_pose', self.on_target, COMMAND, callback_group=group)
         self.create_subscription(MultiDOFJointTrajectory, 'target_trajectory', self.on_path,
@@ -105,6 +113,8 @@ class SimNode(Node):
         self.create_service(GetSceneGrasps, 'sim/scene_grasps', self.on_grasps,
                             callback_group=group)
         self.create_service(GetPartState, 'sim/part_state', self.on_part, callback_group=group)
+        self.create_service(GetSceneContact, 'sim/scene_contact', self.on_contact,
+                            callback_group=group)
         self.camera_period = 1.0 / rate if rate > 0 else None
         self.static_tf = self.publish_camera_tf()
         self.state_period = 1.0 / state_rate
@@ -119,8 +129,13 @@ class SimNode(Node):
         self.thread.start()
         threading.Thread(target=self.watch, name='physics-watchdog', daemon=True).start()
         self.get_logger().info(
-            f'ready: {request.gripper} gripper, scene seed {request.seed}, '
-            f'{", ".join(self.robot.categories())}')
+            f'ready: {self.robot.gripper_kind.value} gripper, scene seed {request.seed}, '
+            f'{", ".join(self.scene_objects())}')
+
+    def scene_objects(self):
+        """Return the scene's categories (the articulated one where there is one)."""
+        articulated = self.robot.articulated_category()
+        return [articulated] if articulated else self.robot.categories()
 
     def publish_camera_tf(self):
         """Publish the camera's optical frame in the base frame as a static transform (tf2)."""
@@ -130,11 +145,15 @@ class SimNode(Node):
             self.get_logger().info('tf2_ros is not installed: no TF (the stack passes the same '
                                    'camera pose to the nodes as camera_extrinsic)')
             return None
+        broadcaster = StaticTransformBroadcaster(self)
+        self.send_camera_tf(broadcaster)
+        return broadcaster
+
+    def send_camera_tf(self, broadcaster):
+        """Send the scene camera's pose (an articulated scene's camera moves with its seed)."""
         fields = camera_transform_fields(
             self.base_frame, self.robot.camera_frame(), self.robot.camera_pose())
-        broadcaster = StaticTransformBroadcaster(self)
         broadcaster.sendTransform(transform_msg(fields, self.get_clock().now().to_msg()))
-        return broadcaster
 
     # -- the physics thread -----------------------------------------------------------------
 
@@ -239,6 +258,7 @@ class SimNode(Node):
                 if now >= next_state:
                     next_state = now + self.state_period
                     self.publish_state(stamp)
+                self.run_jobs()
                 frame = None
                 if self.camera_period is not None and now >= next_frame:
                     next_frame = now + self.camera_period
@@ -250,6 +270,27 @@ class SimNode(Node):
                 continue
             ahead = self.robot.now() - (sim0 + (time.monotonic() - wall0) * self.realtime)
             time.sleep(max(0.001, ahead / self.realtime))
+
+    def run_jobs(self):
+        """Run the work handed to the physics thread (rendering needs its GL context)."""
+        jobs, self.jobs = self.jobs, []
+        for work, done, box in jobs:
+            try:
+                box.append(work())
+            except RtGraspError as exc:
+                box.append(exc)
+            done.set()
+
+    def in_physics(self, work, deadline):
+        """Return ``work()`` run by the physics thread (it raises what work raised)."""
+        done, box = threading.Event(), []
+        with self.physics(deadline):
+            self.jobs.append((work, done, box))
+        while not done.wait(0.02):
+            self._check(deadline, 'the physics thread did not run the request')
+        if isinstance(box[0], RtGraspError):
+            raise box[0]
+        return box[0]
 
     @staticmethod
     def _stamp(seconds):
@@ -273,6 +314,11 @@ class SimNode(Node):
                                 actual_power=100 if vacuum.vacuum else 0)
             state.header.stamp = stamp
             self.pub_vacuum.publish(state)
+        if self.robot.articulated_category():
+            name, position, velocity = self.robot.part_joint()
+            part = JointState(name=[name], position=[position], velocity=[velocity])
+            part.header.stamp = stamp
+            self.pub_part.publish(part)
 
     def publish_frame(self, frame, stamp):
         frame_id = frame.camera.frame_id
@@ -380,7 +426,7 @@ class SimNode(Node):
         try:
             req = SceneRequest(request.seed, tuple(request.categories),
                                max(1, request.n_objects), request.gripper or None,
-                               request.view)
+                               request.view, request.articulated)
             deadline = self.deadline()
             with self.physics(deadline):
                 self.robot.request_reset(req)
@@ -388,13 +434,15 @@ class SimNode(Node):
                 with self.physics(deadline):
                     if not self.robot.reset_pending():
                         response.stamp = self._stamp(self.robot.now())
-                        response.objects = self.robot.categories()
+                        response.objects = self.scene_objects()
                         break
                 self._check(deadline, 'the physics thread did not build the new scene')
                 time.sleep(0.01)
         except RtGraspError as exc:
             response.message = str(exc)
             return response
+        if self.static_tf is not None:
+            self.send_camera_tf(self.static_tf)
         response.success = True
         response.message = f'scene {request.seed}: {", ".join(response.objects)}'
         return response
@@ -419,6 +467,22 @@ class SimNode(Node):
             response.message = str(exc)
             return response
         response.success = True
+        return response
+
+    def on_contact(self, request, response):
+        def oracle():
+            contact, frame = self.robot.scene_contact(request.seed)
+            return contact, frame, self.robot.articulated_category(), self._stamp(
+                self.robot.now())
+
+        try:
+            contact, frame, category, stamp = self.in_physics(oracle, self.deadline())
+        except RtGraspError as exc:
+            response.message = str(exc)
+            return response
+        response.contact = conv.contact_to_msg(contact, frame, self.base_frame, category, stamp)
+        response.success = True
+        response.message = f'the oracle contact on the {category}'
         return response
 
     def destroy_node(self):

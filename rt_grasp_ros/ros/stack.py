@@ -30,6 +30,16 @@ ARGUMENTS = {
     'refinement': ('true', 'start grasp_refinement (the grasp as an interactive marker: drag it, '
                            'follow-ups, execute; with a planner only)'),
     'seed': ('0', 'seed of the simulated scene'),
+    'task': ('grasp', 'grasp (RT-Grasp: planner and grasp executor) or articulated (ManipLLM: '
+                      'an articulated object, the suction tool and the impedance_adaptation '
+                      'server; with contact_model:=DIR the planner in contact mode, else the '
+                      "contact comes from the sim's oracle, sim/scene_contact)"),
+    'contact_model': ('', 'task:=articulated: checkpoint folder or hub id of the ManipLLM '
+                          'contact model; set: the planner runs with task=contact (/plan_grasp '
+                          'MODE_CONTACT) and `rt-grasp ros manipulate` plans with it by default; '
+                          "empty: no planner, the sim's oracle gives the contact"),
+    'category': ('drawer', 'task:=articulated, sim:=true: the articulated category of the '
+                           'scene (the categories of `rt-grasp manip collect`)'),
     'camera_extrinsic': ('', "camera optical frame in the base frame, 'x y z qx qy qz qw' (a "
                              'hand-eye calibration), set once for every node; empty: the sim '
                              "camera's pose with sim:=true, TF (tf2_ros) with sim:=false"),
@@ -48,7 +58,7 @@ CHOICES = {'sim': ('true', 'false'), 'gripper': ('parallel', 'suction'),
            'camera': ('topics', 'realsense', 'kinect', 'none'),
            'executor': ('cartesian', 'moveit'), 'rviz': ('true', 'false'),
            'refinement': ('true', 'false'), 'driver': ('franka_ros2', 'libfranka'),
-           'controller': ('franka', 'crisp')}
+           'controller': ('franka', 'crisp'), 'task': ('grasp', 'articulated')}
 
 
 def sim_camera_extrinsic() -> list:
@@ -56,6 +66,30 @@ def sim_camera_extrinsic() -> list:
     from rt_grasp_ros.sim.camera import CameraConfig
 
     return extrinsic_numbers(CameraConfig().camera().base_from_camera)
+
+
+def articulated_camera_extrinsic(args: dict) -> list:
+    """
+    Return the camera of the articulated scene of ``seed`` and ``category`` (as above).
+
+    Its view is randomised per seed, as in ManipLLM's collection (manip_scene).
+    """
+    from rt_grasp_ros.manip.scene import manip_scene
+
+    config = manip_scene(int(args['seed']), args['category']).config
+    return extrinsic_numbers(config.camera.camera().base_from_camera)
+
+
+def articulated_crop() -> dict:
+    """
+    Return the camera's crop for task:=articulated: ManipLLM's whole 336x336 image.
+
+    The contact model sees the scene as it was collected (the sim's articulated scenes render
+    336x336), not RT-Grasp's object-centred crop of a 400x400 workspace.
+    """
+    from rt_grasp_ros.manip.scene import IMAGE_SIZE
+
+    return {'crop_size': IMAGE_SIZE, 'object_crop': False}
 
 
 def camera_extrinsic(args: dict):
@@ -68,7 +102,8 @@ def camera_extrinsic(args: dict):
     """
     given = parse_extrinsic(args['camera_extrinsic'], 'argument camera_extrinsic')
     if args['sim'] == 'true':
-        sim = sim_camera_extrinsic()
+        sim = (articulated_camera_extrinsic(args) if args['task'] == 'articulated'
+               else sim_camera_extrinsic())
         if given is not None and not same_pose(given, sim):
             raise ConfigError(
                 f"argument camera_extrinsic:='{args['camera_extrinsic']}' differs from the sim "
@@ -146,6 +181,11 @@ def resolve(arguments: dict) -> dict:
         raise ConfigError('driver:=libfranka needs robot_ip:=ADDRESS (the FCI address)')
     if args['sim'] == 'true' and args['camera'] == 'none':
         raise ConfigError('camera:=none needs sim:=false (the sim renders its own camera)')
+    from rt_grasp_ros.sim.articulated import ARTICULATED
+
+    if args['task'] == 'articulated' and args['category'] not in ARTICULATED:
+        raise ConfigError(f"argument category:={args['category']} must be one of "
+                          f'{list(ARTICULATED)}')
     return args
 
 
@@ -161,6 +201,29 @@ def libfranka_nodes(args: dict, conf: Path) -> list:
     return out
 
 
+def impedance_adaptation_node(args: dict, conf: Path, real, libfranka: bool) -> NodeSpec:
+    """Return the impedance_adaptation server, on the robot's controller as the executor is."""
+    sim = args['sim'] == 'true'
+    params = {'use_sim_time': sim, 'target_mode': 'trajectory' if sim else 'stream'}
+    remaps = ()
+    if real is not None:
+        params['base_frame'] = real.executor['base_frame']
+        remaps = real.executor_remaps
+    if libfranka:
+        params['base_frame'] = 'fr3_link0'
+    return NodeSpec('impedance_adaptation', 'impedance_adaptation',
+                    (str(conf / 'impedance_adaptation.yaml'),), params, remaps)
+
+
+def planner_node(args: dict, conf: Path, common: dict, model: str, gripper: str,
+                 task: str) -> NodeSpec:
+    """Return grasp_planner for ``task`` (grasp: RT-Grasp's grasps; contact: ManipLLM's)."""
+    params = {**common, 'model': str(Path(model).expanduser()), 'gripper': gripper,
+              'task': task}
+    return NodeSpec('grasp_planner', 'grasp_planner', (str(conf / 'grasp_planner.yaml'),),
+                    params)
+
+
 def nodes(arguments: dict) -> list:
     """Return the nodes to start for ``arguments`` (launch-argument names, string values)."""
     args = resolve(arguments)
@@ -173,9 +236,12 @@ def nodes(arguments: dict) -> list:
     libfranka = not sim and args['driver'] == 'libfranka'
     out = []
     real = None
+    articulated = args['task'] == 'articulated'
+    gripper = 'suction' if articulated else args['gripper']
     if sim:
+        scene = {'articulated': args['category']} if articulated else {}
         out.append(NodeSpec('sim', 'sim', (str(conf / 'sim.yaml'),),
-                            {'gripper': args['gripper'], 'seed': int(args['seed'])}))
+                            {'gripper': gripper, 'seed': int(args['seed']), **scene}))
     elif args['driver'] == 'franka_ros2':
         from rt_grasp_ros.ros.franka_bringup import franka_ros2_nodes
 
@@ -187,13 +253,18 @@ def nodes(arguments: dict) -> list:
     if camera:
         camera_source = real.camera_source if real is not None else args['camera']
         out.append(NodeSpec('camera', 'camera', (str(conf / 'camera.yaml'),),
-                            {**common, **frames, 'source': camera_source},
+                            {**common, **frames, 'source': camera_source,
+                             **(articulated_crop() if articulated else {})},
                             real.camera_remaps if real is not None else ()))
+    if articulated:
+        if args['contact_model'] and camera:
+            out.append(planner_node(args, conf, {**common, **frames}, args['contact_model'],
+                                    'suction', 'contact'))
+        out.append(impedance_adaptation_node(args, conf, real, libfranka))
+        return out  # without contact_model no planner: the oracle's contact
     if args['model'] and camera:
-        planner = {**common, **frames, 'model': str(Path(args['model']).expanduser()),
-                   'gripper': args['gripper']}
-        out.append(NodeSpec('grasp_planner', 'grasp_planner',
-                            (str(conf / 'grasp_planner.yaml'),), planner))
+        out.append(planner_node(args, conf, {**common, **frames}, args['model'],
+                                args['gripper'], 'grasp'))
     # The sim's controller takes whole paths, so it can run faster than real time; a real
     # robot's Cartesian impedance controller takes poses, streamed at the control rate.
     executor = {**common, 'gripper': args['gripper'], 'backend': args['executor'],

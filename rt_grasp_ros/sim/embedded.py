@@ -6,6 +6,7 @@ ROS-free: the sim node is a thin shell over :class:`EmbeddedRobot`. Physics adva
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -13,19 +14,26 @@ import numpy as np
 
 from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GraspTarget, GripperKind
+from rt_grasp_ros.manip.contact import ContactPose
+from rt_grasp_ros.manip.policies import oracle_policy
+from rt_grasp_ros.manip.scene import manip_scene
 from rt_grasp_ros.perception.frame import RGBDFrame
 from rt_grasp_ros.planning.geometry import SUCTION_YAW, GraspGeometry
 from rt_grasp_ros.sim import panda
+from rt_grasp_ros.sim.articulated import ARTICULATED
 from rt_grasp_ros.sim.grasps import object_grasp_targets
 from rt_grasp_ros.sim.gripper import ParallelGripper
 from rt_grasp_ros.sim.objects import SUCTION_CATEGORIES
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.scene import SceneConfig, generate_scene, object_view
 from rt_grasp_ros.sim.world import World
-from rt_grasp_ros.skills.motion import TargetPath
+from rt_grasp_ros.skills.motion import TargetPath, UnreachableError
 from rt_grasp_ros.transforms import Pose, top_down_rotation
 
 SETTLE_S = 0.3
+# A path longer than this (m) sets the posture, as a skill's checked move does in process; the
+# short unchecked steps of a pull (AIA: 1.5 cm) keep it, as they do there.
+POSTURE_MOVE = 0.03
 
 # Fault-injection seam for tests of what serves this robot (the sim node's physics thread):
 # when set, advance_to calls it with the simulated time before stepping, and whatever it
@@ -43,12 +51,20 @@ class SceneRequest:
     n_objects: int = 1
     gripper: str | None = "parallel"
     view: int = -1
+    articulated: str = ""
 
     def config(self, current_gripper: str) -> SceneConfig:
         """The scene config (validated: unknown categories or grippers name themselves).
 
         Without categories, a suction tool gets the categories it can pick.
         """
+        if self.articulated:
+            if self.articulated not in ARTICULATED:
+                raise RtGraspError(
+                    f"unknown articulated category {self.articulated!r}; "
+                    f"known: {', '.join(ARTICULATED)}"
+                )
+            return manip_scene(self.seed, self.articulated).config
         gripper = self.gripper or current_gripper
         cats = tuple(c for c in self.categories if c) or None
         if cats is None and GripperKind.parse(gripper) is GripperKind.SUCTION:
@@ -74,11 +90,12 @@ class EmbeddedRobot:
 
     def _build(self, request: SceneRequest) -> None:
         config = request.config("parallel")
-        spec = (
-            object_view(request.seed, request.view, config)
-            if request.view >= 0
-            else generate_scene(request.seed, config)
-        )
+        if request.articulated:  # ManipLLM's scene: its view randomised, the suction tool
+            spec = manip_scene(request.seed, request.articulated)
+        elif request.view >= 0:
+            spec = object_view(request.seed, request.view, config)
+        else:
+            spec = generate_scene(request.seed, config)
         self.world = World(spec)
         self.robot = SimRobot(self.world)
         self.robot.wait(SETTLE_S)  # objects come to rest before anyone looks
@@ -100,7 +117,7 @@ class EmbeddedRobot:
     def apply_reset(self) -> None:
         """Build the requested scene (call from the thread that renders)."""
         request, self._pending = self._pending, None
-        gripper = request.gripper or self.gripper_kind.value
+        gripper = "suction" if request.articulated else request.gripper or self.gripper_kind.value
         self._offset = self.now()
         self.close()
         self._build(replace(request, gripper=gripper))
@@ -168,7 +185,17 @@ class EmbeddedRobot:
         self.robot.set_target(pose)
 
     def follow_path(self, path: TargetPath) -> None:
-        """Follow ``path`` from now on, interpolated at every physics step (returns at once)."""
+        """Follow ``path`` from now on, interpolated at every physics step (returns at once).
+
+        For a path longer than ``POSTURE_MOVE`` the controller's nullspace posture becomes the
+        IK solution of its end, as :meth:`SimRobot.check_target` makes it in process before a
+        checked motion (a tool turned to face a drawer fights a posture left pointing down); an
+        end out of reach keeps the posture.
+        """
+        end = path.poses[-1]
+        if np.linalg.norm(end.position - self.robot.target_pose().position) > POSTURE_MOVE:
+            with contextlib.suppress(UnreachableError):
+                self.robot.check_target(end)
         self._path = (self.now(), path)
 
     def camera_pose(self) -> Pose:
@@ -268,6 +295,40 @@ class EmbeddedRobot:
         if a is None:
             raise RtGraspError("this scene has no articulated object")
         return ("prismatic" if a.joint_type == "slide" else "revolute"), self.world.part_position()
+
+    def articulated_category(self) -> str:
+        """The articulated object's category, or '' in an object scene."""
+        a = self.world.spec.articulated
+        return "" if a is None else a.kind
+
+    def part_joint(self) -> tuple[str, float, float]:
+        """The articulated part's joint name, position and velocity (m or rad, m/s or rad/s)."""
+        a = self.world.spec.articulated
+        if a is None:
+            raise RtGraspError("this scene has no articulated object")
+        dof = self.world.model.jnt_dofadr[self.world.part_joint]
+        return a.joint_name, self.world.part_position(), float(self.world.data.qvel[dof])
+
+    def scene_contact(self, seed: int) -> tuple[ContactPose, RGBDFrame]:
+        """The oracle contact on the articulated part, with the frame it is a pixel of.
+
+        The oracle of ``rt-grasp manip evaluate`` (:func:`oracle_policy`) on a frame rendered
+        now (call from the thread that renders).
+
+        Raises:
+            RtGraspError: no articulated part, or it is out of view.
+        """
+        if self.world.spec.articulated is None:
+            raise RtGraspError("this scene has no articulated object (reset with articulated)")
+        frame = self.world.render(segmentation=True)
+        contact = oracle_policy(self.world, np.random.default_rng(seed))(frame, "")
+        h, w = frame.depth.shape
+        if not (0 <= contact.x < w and 0 <= contact.y < h):
+            raise RtGraspError(
+                f"the articulated part's contact ({contact.x:.0f}, {contact.y:.0f}) is out of "
+                f"the {w}x{h} view"
+            )
+        return contact, frame
 
     def close(self) -> None:
         """Release the renderer."""

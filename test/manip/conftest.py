@@ -3,22 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from rt_grasp_ros.manip.tasks import load_task_formats
-
-
-def manip_corpus() -> list[str]:
-    """The task texts with every category's names (what a tokenizer for ManipLLM sees)."""
-    f = load_task_formats()
-    texts = [f.category.questions[0], f.reasoning.questions[0], f.pose.questions[0]]
-    texts.append(f.pose.answer.format(x=120, y=80, up="(1, -20, 45)", forward="(-3, 44, 20)"))
-    for names in f.names.values():
-        texts += [
-            f.category.answer.format(**names),
-            f.reasoning.questions[0].format(**names),
-            f.reasoning.answer.format(**names),
-        ]
-    return texts
+from manip_synthetic import manip_corpus
 
 
 def _build(family: str, tmp_path_factory) -> object:

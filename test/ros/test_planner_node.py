@@ -207,3 +207,112 @@ def test_the_cli_client_waits_for_the_service_not_for_a_loading_text(
         client.close()
     # no camera crop in this test: the loaded planner's own answer, not "still loading"
     assert not response.success and response.message.startswith("no image"), response.message
+
+
+class Latched:
+    """The latest message on a latched topic (None until one came)."""
+
+    def __init__(self, node, msg_type, topic):
+        self.msg = None
+        node.create_subscription(msg_type, topic, self._on_msg, qos.LATCHED)
+
+    def _on_msg(self, msg):
+        self.msg = msg
+
+
+def _assert_poses_agree(contact):
+    """pose (base frame) = the camera extrinsic @ pose_camera, within 1e-6."""
+    from rt_grasp_ros.ros.frames import parse_extrinsic
+
+    extrinsic = parse_extrinsic(sim_camera_extrinsic())
+    base = conv.pose_from_msg(contact.pose.pose)
+    seen = extrinsic @ conv.pose_from_msg(contact.pose_camera.pose)
+    np.testing.assert_allclose(seen.position, base.position, atol=1e-6)
+    np.testing.assert_allclose(seen.rotation.as_matrix(), base.rotation.as_matrix(), atol=1e-6)
+    # the TCP's z is up, its x forward (ContactPose.msg), both in the base frame
+    up, forward = (np.array([v.x, v.y, v.z]) for v in (contact.up, contact.forward))
+    np.testing.assert_allclose(base.rotation.apply([0, 0, 1]), up, atol=1e-6)
+    np.testing.assert_allclose(base.rotation.apply([1, 0, 0]), forward, atol=1e-6)
+
+
+def test_a_contact_planner_answers_the_chain_of_thought_its_topic_markers_and_follow_ups(
+    tiny_model, start_node, ros_node, spin_until
+):
+    from rt_grasp.msg import ContactPose
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    proc = start_node(
+        "grasp_planner", *EXTRINSIC, "-p", f"model:={tiny_model}", "-p", "task:=contact"
+    )
+    planner = Planner(ros_node, spin_until)
+    frame = images()
+    response, _ = planner.call(
+        mode=PlanGrasp.Request.MODE_CONTACT, instruction="open the drawer", **frame
+    )
+    assert response.success, response.message
+    contact = response.contact
+    _assert_poses_agree(contact)
+    assert contact.pose.header.frame_id == "panda_link0"
+    assert contact.pose_camera.header.frame_id == "cam"
+    assert len(contact.chain) == 3 and contact.category
+    assert contact.reasoning == contact.chain[1] and contact.answer == contact.chain[2]
+    assert f"({round(contact.u)}, {round(contact.v)})" in contact.answer
+    assert contact.depth == pytest.approx(0.75)
+    assert response.timings.total >= response.timings.decode > 0
+
+    topic = Latched(ros_node, ContactPose, "grasp_planner/contact")
+    markers = Latched(ros_node, MarkerArray, "grasp_planner/markers")
+    assert spin_until(ros_node, lambda: topic.msg and markers.msg, 10.0), "nothing latched"
+    assert list(topic.msg.chain) == list(contact.chain) and topic.msg.u == contact.u
+    kinds = [m.type for m in markers.msg.markers]
+    assert kinds == [Marker.SPHERE, Marker.ARROW, Marker.ARROW, Marker.TEXT_VIEW_FACING]
+    sphere, up_arrow, forward_arrow, text = markers.msg.markers
+    assert sphere.pose.position == contact.pose.pose.position
+    assert up_arrow.points[1] == contact.pose.pose.position  # up ends at the contact
+    assert forward_arrow.points[0] == contact.pose.pose.position
+    assert text.text == contact.category
+
+    # a refinement session: the follow-up re-asks the pose turn in the same conversation
+    follow, _ = planner.call(
+        mode=PlanGrasp.Request.MODE_CONTACT,
+        session_id=response.session_id,
+        follow_up="more to the left",
+    )
+    assert follow.success and follow.session_id == response.session_id, follow.message
+    assert len(follow.contact.chain) == 4 and list(follow.contact.chain[:3]) == list(contact.chain)
+    assert follow.contact.answer == follow.contact.chain[3]
+    _assert_poses_agree(follow.contact)
+    assert spin_until(ros_node, lambda: len(topic.msg.chain) == 4, 10.0), "no new contact"
+
+    bad = [
+        ({"mode": PlanGrasp.Request.MODE_GRASP}, "mode"),  # a contact planner
+        ({"mode": 7}, "mode"),
+        ({"samples": 2}, "samples"),  # one greedy chain
+        ({"decoding": 7}, "decoding"),
+    ]
+    for fields, name in bad:
+        answer, _ = planner.call(**{"mode": PlanGrasp.Request.MODE_CONTACT, **fields, **frame})
+        assert not answer.success and answer.message.startswith(f"{name}: "), answer.message
+    # no depth anywhere: no contact, but what the model said comes back
+    holes = {**frame, "depth": conv.depth_to_msg(np.full((64, 64), np.nan, np.float32), "cam")}
+    holes["depth"].header.stamp = frame["image"].header.stamp
+    blind, _ = planner.call(mode=PlanGrasp.Request.MODE_CONTACT, **holes)
+    assert not blind.success and blind.message.startswith("contact pixel ("), blind.message
+    assert len(blind.contact.chain) == 3 and blind.contact.answer == blind.contact.chain[2]
+    assert proc.running()
+
+
+def test_a_contact_planner_without_cot_asks_the_pose_prompt_alone(
+    tiny_model, start_node, ros_node, spin_until
+):
+    start_node(
+        "grasp_planner",
+        *EXTRINSIC,
+        *("-p", f"model:={tiny_model}", "-p", "task:=contact", "-p", "cot:=false"),
+    )
+    planner = Planner(ros_node, spin_until)
+    response, _ = planner.call(mode=PlanGrasp.Request.MODE_CONTACT, **images())
+    assert response.success, response.message
+    assert len(response.contact.chain) == 1 and response.contact.reasoning == ""
+    assert response.contact.answer == response.contact.chain[0]
+    _assert_poses_agree(response.contact)

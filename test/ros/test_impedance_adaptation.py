@@ -1,0 +1,193 @@
+"""The impedance_adaptation action server with the sim over DDS: real nodes, the oracle contact.
+
+A drawer opens > 0.1 m and a door > 0.3 rad through /impedance_adaptation from the sim's
+oracle contact (sim/scene_contact); a cancel mid-pull releases the vacuum within a bound; a
+goal with a NaN, a far or a foreign-frame contact, or a limit out of range is rejected.
+"""
+
+import math
+import time
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy", reason="rclpy is missing: `make setup` installs ROS 2")
+pytest.importorskip("rt_grasp.msg", reason="rt_grasp's interfaces are not built: run `make setup`")
+pytest.importorskip("mujoco")
+
+from action_msgs.msg import GoalStatus  # noqa: E402
+from rclpy.action import ActionClient  # noqa: E402
+from rt_grasp.action import ImpedanceAdaptation  # noqa: E402
+from rt_grasp.msg import VacuumState  # noqa: E402
+from rt_grasp.srv import GetSceneContact, ResetScene  # noqa: E402
+from sensor_msgs.msg import JointState  # noqa: E402
+
+from rt_grasp_ros.ros.clients import StackClient  # noqa: E402
+from rt_grasp_ros.ros.qos import STATE_READER  # noqa: E402
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.xdist_group("ros_stack")]
+
+SEED = 1_000_000  # the first seed of `rt-grasp manip evaluate`
+# Generous wall-clock bounds: a loaded 2-core machine runs the sim slower than real time.
+GOAL_TIMEOUT = 240.0
+REALTIME = 0.7  # headroom for the sim: behind real time it steps in coarse chunks
+LIMITS = {"target_distance": 0.16, "max_steps": 16}  # margin over 0.1 m: a stall comes late
+CANCEL_BOUND = 5.0  # s from the cancel request to the vacuum reported off
+
+
+def start_stack(start_node, category="drawer"):
+    sim = start_node(
+        "sim",
+        "-p",
+        "camera_rate:=0.0",
+        "-p",
+        f"articulated:={category}",
+        "-p",
+        f"seed:={SEED}",
+        "-p",
+        f"realtime_factor:={REALTIME}",
+        timeout=90.0,
+    )
+    server = start_node(
+        "impedance_adaptation",
+        "-p",
+        "use_sim_time:=true",
+        "-p",
+        "target_mode:=trajectory",
+        "-p",
+        "start_timeout:=60.0",
+        "-p",
+        "clock_timeout:=20.0",
+        "-p",
+        "state_timeout:=20.0",
+        "-p",
+        "result_timeout:=30.0",
+        timeout=60.0,
+    )
+    return sim, server
+
+
+def send(client, node, goal, spin_until, feedback=None):
+    assert client.wait_for_server(timeout_sec=30.0)
+    future = client.send_goal_async(goal, feedback_callback=feedback)
+    assert spin_until(node, future.done, 30.0), "the goal was not answered"
+    return future.result()
+
+
+def result_of(node, handle, spin_until, timeout=GOAL_TIMEOUT):
+    future = handle.get_result_async()
+    assert spin_until(node, future.done, timeout), "the goal did not end"
+    return future.result()
+
+
+def test_a_drawer_and_a_door_open_through_the_action_with_the_oracle_contact(
+    start_node, ros_node, spin_until
+):
+    sim, server = start_stack(start_node, "drawer")
+    parts = []
+    ros_node.create_subscription(JointState, "sim/part_joint_state", parts.append, STATE_READER)
+    client = StackClient("test_manipulate")
+    try:
+        contact = client.scene_contact(timeout=60.0)
+        assert contact.category == "drawer" and not contact.chain
+        assert contact.pose.header.frame_id == "panda_link0"
+        assert contact.pose_camera.header.frame_id  # the camera's optical frame
+        assert math.isfinite(contact.depth) and contact.depth > 0
+        feedback = []
+        start = time.monotonic()
+        result = client.manipulate(contact, feedback.append, GOAL_TIMEOUT, **LIMITS)
+        wall = time.monotonic() - start
+        joint_type, opened = client.part_state()
+        assert joint_type == "prismatic"
+        assert opened > 0.1, (result.failure, result.message, opened)
+        assert result.distance > 0.1 and result.steps >= 1
+        pulls = [f for f in feedback if f.stage == "pull" and f.step > 0]
+        assert [f.step for f in pulls] == sorted(f.step for f in pulls)
+        assert pulls[-1].step == result.steps
+        d = pulls[-1].direction
+        assert abs(math.hypot(d.x, d.y, d.z) - 1.0) < 1e-6  # a unit direction
+        assert [f.stage for f in feedback][:2] == ["approach", "seal"]
+        assert spin_until(ros_node, lambda: parts and parts[-1].position[0] > 0.1, 20.0)
+        print(f"drawer over ROS: {opened:.3f} m in {result.steps} steps, {wall:.1f} s wall")
+
+        reset = ros_node.create_client(ResetScene, "sim/reset")
+        assert reset.wait_for_service(timeout_sec=30.0)
+        future = reset.call_async(ResetScene.Request(seed=SEED, articulated="door"))
+        assert spin_until(ros_node, future.done, 60.0)
+        assert future.result().success and list(future.result().objects) == ["door"]
+        contact = client.scene_contact(timeout=60.0)
+        assert contact.category == "door"
+        start = time.monotonic()
+        result = client.manipulate(contact, None, GOAL_TIMEOUT, **LIMITS)
+        wall = time.monotonic() - start
+        joint_type, opened = client.part_state()
+        assert joint_type == "revolute"
+        assert opened > 0.3, (result.failure, result.message, opened)
+        print(
+            f"door over ROS: {opened:.3f} rad ({result.failure or 'success'}: "
+            f"{result.message}), {wall:.1f} s wall"
+        )
+    finally:
+        client.close()
+    server.stop_cleanly()
+    sim.stop_cleanly()
+
+
+def test_a_cancel_mid_pull_releases_the_vacuum_within_the_bound_one_goal_at_a_time(
+    start_node, ros_node, spin_until
+):
+    start_stack(start_node, "drawer")
+    vacuum = []
+    ros_node.create_subscription(VacuumState, "vacuum_gripper/state", vacuum.append, STATE_READER)
+    contacts = ros_node.create_client(GetSceneContact, "sim/scene_contact")
+    assert contacts.wait_for_service(timeout_sec=60.0)
+    future = contacts.call_async(GetSceneContact.Request())
+    assert spin_until(ros_node, future.done, 60.0) and future.result().success
+    client = ActionClient(ros_node, ImpedanceAdaptation, "impedance_adaptation")
+    feedback = []
+    goal = ImpedanceAdaptation.Goal(contact=future.result().contact)
+    handle = send(client, ros_node, goal, spin_until, lambda f: feedback.append(f.feedback))
+    assert handle.accepted
+    pulling = lambda: any(f.stage == "pull" and f.step >= 2 for f in feedback)  # noqa: E731
+    assert spin_until(ros_node, pulling, GOAL_TIMEOUT), [f.stage for f in feedback]
+    assert vacuum[-1].part_present and vacuum[-1].actual_power > 0  # held mid-pull
+    second = send(client, ros_node, goal, spin_until)
+    assert not second.accepted  # one goal at a time
+    cancel = handle.cancel_goal_async()
+    asked = time.monotonic()
+    released = lambda: vacuum and vacuum[-1].actual_power == 0  # noqa: E731
+    assert spin_until(ros_node, released, 30.0), "the vacuum stayed on"
+    latency = time.monotonic() - asked
+    response = result_of(ros_node, handle, spin_until)
+    assert cancel.done()
+    assert response.status == GoalStatus.STATUS_CANCELED
+    assert response.result.failure == "cancelled" and not response.result.success
+    assert response.result.steps >= 2
+    assert [f.stage for f in feedback][-2:] == ["release", "retreat"]
+    assert latency < CANCEL_BOUND, f"the vacuum went off {latency:.2f} s after the cancel"
+    print(f"cancel -> vacuum off: {latency:.2f} s")
+
+
+def test_invalid_goals_are_rejected(start_node, ros_node, spin_until):
+    server = start_node("impedance_adaptation", timeout=60.0)
+    client = ActionClient(ros_node, ImpedanceAdaptation, "impedance_adaptation")
+
+    def goal(x=0.55, y=0.0, z=0.2, frame="panda_link0", **limits):
+        g = ImpedanceAdaptation.Goal(**limits)
+        g.contact.pose.header.frame_id = frame
+        p = g.contact.pose.pose.position
+        p.x, p.y, p.z = x, y, z
+        g.contact.up.x, g.contact.forward.z = 1.0, -1.0
+        return g
+
+    for bad, why in (
+        (goal(x=math.nan), "finite"),
+        (goal(x=2.0), "outside the workspace"),
+        (goal(frame=""), "frame_id is empty"),
+        (goal(frame="world"), "in frame 'world'"),
+        (goal(epsilon1=1.5), "epsilon1"),
+        (goal(target_distance=math.inf), "target_distance"),
+    ):
+        handle = send(client, ros_node, bad, spin_until)
+        assert not handle.accepted, why
+        assert server.wait_for_output(why, 10.0), (why, server.output()[-2000:])
+    server.stop_cleanly()

@@ -316,17 +316,29 @@ def guarded_move(
 
 
 class ForceGuard:
-    """Whether the external force on the tool, low-pass filtered, exceeds ``max_force``."""
+    """Whether the external force on the tool, low-pass filtered, exceeds ``max_force``.
+
+    The filter runs on the robot's clock: each update weighs the new force by the time passed
+    since the last one (``dt / force_filter``), so a caller that checks more often than once a
+    control period (a ROS client polling in wall-clock steps while the sim runs slower than
+    real time) filters as much as one that checks once a period, not less.
+    """
 
     def __init__(self, motion: Motion, config: AIAConfig) -> None:
-        self.motion, self.limit = motion, config.max_force
-        self.alpha = min(1.0, motion.control_period / config.force_filter)
+        self.motion, self.limit, self.tau = motion, config.max_force, config.force_filter
         self.force, self.over = 0.0, False
+        self._last: float | None = None
 
     def tripped(self) -> bool:
-        """Update the filtered force (call once per control period); whether it is over."""
-        self.force += self.alpha * (float(np.linalg.norm(self.motion.wrench()[:3])) - self.force)
-        self.over = self.force > self.limit
+        """Update the filtered force with the time passed; whether it is over."""
+        now = self.motion.now()
+        dt = self.motion.control_period if self._last is None else now - self._last
+        if dt > 0:
+            self._last = now
+            alpha = min(1.0, dt / self.tau)
+            force = float(np.linalg.norm(self.motion.wrench()[:3]))
+            self.force += alpha * (force - self.force)
+            self.over = self.force > self.limit
         return self.over
 
 

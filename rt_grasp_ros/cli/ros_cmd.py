@@ -145,15 +145,12 @@ def _print_grasp(response: Any) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     """Plan a grasp (or, with --contact, a contact pose) through /plan_grasp."""
     require("rclpy", "the ROS 2 client")
-    from rt_grasp.srv import PlanGrasp
-
     from rt_grasp_ros.ros.clients import StackClient
 
-    mode = PlanGrasp.Request.MODE_CONTACT if args.contact else PlanGrasp.Request.MODE_GRASP
     client = StackClient()
     try:
         response = client.plan(
-            args.instruction, args.session, args.follow_up, args.samples, mode=mode
+            args.instruction, args.session, args.follow_up, args.samples, contact=args.contact
         )
     finally:
         client.close()

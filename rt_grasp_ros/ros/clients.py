@@ -82,8 +82,9 @@ class StackClient:
         return future.result()
 
     def plan(self, instruction='', session_id='', follow_up='', samples=1, timeout=120.0,
-             mode=PlanGrasp.Request.MODE_GRASP):
-        """Call /plan_grasp (the planner's default decoding); returns the response."""
+             contact=False):
+        """Call /plan_grasp (a grasp, or with ``contact`` a contact pose); the response."""
+        mode = PlanGrasp.Request.MODE_CONTACT if contact else PlanGrasp.Request.MODE_GRASP
         request = PlanGrasp.Request(instruction=instruction, session_id=session_id,
                                     follow_up=follow_up, samples=samples, mode=mode)
         wait_for_plan_service(self.node, self.plan_client, self.planner, timeout)
@@ -91,7 +92,7 @@ class StackClient:
 
     def plan_contact(self, instruction='', timeout=120.0):
         """Call /plan_grasp in MODE_CONTACT (ManipLLM's chain of thought); the response."""
-        return self.plan(instruction, timeout=timeout, mode=PlanGrasp.Request.MODE_CONTACT)
+        return self.plan(instruction, timeout=timeout, contact=True)
 
     def planner_running(self, timeout=3.0):
         """Whether a planner's latched status arrives within ``timeout`` s."""

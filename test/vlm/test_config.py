@@ -22,6 +22,7 @@ PACKAGED = {
     "manip-tiny-mlm",
     "manip-tiny-apr",
     "manip-llava7b",
+    "manip-default",
 }
 
 

@@ -17,7 +17,7 @@ goal's contact and outcome.
 import sys
 
 import numpy as np
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.action import ActionServer, CancelResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rt_grasp.action import ImpedanceAdaptation
@@ -143,15 +143,7 @@ class ImpedanceAdaptationNode(Node):
 
     def on_goal(self, goal):
         """Accept a valid goal when none runs; reject (and log why) otherwise."""
-        try:
-            self.validate(goal)
-        except RtGraspError as exc:
-            self.get_logger().warn(f'goal rejected: {exc}')
-            return GoalResponse.REJECT
-        if not self.slot.take(goal):
-            self.get_logger().warn('goal rejected: another goal is running (one at a time)')
-            return GoalResponse.REJECT
-        return GoalResponse.ACCEPT
+        return self.slot.admit(goal, self.validate, self.get_logger(), 'goal')
 
     def on_cancel(self, goal_handle):
         """Accept every cancel request; the running pull stops at its next wait."""

@@ -20,8 +20,7 @@ from rt_grasp_ros.planning.refinement import RefinedGrasp
 from rt_grasp_ros.planning.sessions import PlanRequest
 from rt_grasp_ros.skills.grasp import GraspConfig
 from rt_grasp_ros.skills.motion import TargetPath
-from rt_grasp_ros.transforms import Pose
-from scipy.spatial.transform import Rotation
+from rt_grasp_ros.transforms import Pose, tcp_rotation
 from sensor_msgs.msg import CameraInfo, Image
 from trajectory_msgs.msg import MultiDOFJointTrajectory, MultiDOFJointTrajectoryPoint
 
@@ -408,9 +407,8 @@ def contact_from_msg(msg: ContactPoseMsg, base_frame: str) -> Contact:
         raise ConversionError(f'contact.pose.position must be finite, got {position.tolist()}')
     up = _vector3_from_msg(msg.up, 'contact.up')
     forward = _vector3_from_msg(msg.forward, 'contact.forward')
-    forward = forward - (forward @ up) * up
-    if np.linalg.norm(forward) < 1e-6:
-        raise ConversionError('contact.forward must not be parallel to contact.up')
-    forward /= np.linalg.norm(forward)
-    rotation = Rotation.from_matrix(np.column_stack([forward, np.cross(up, forward), up]))
+    try:
+        rotation = tcp_rotation(up, forward)
+    except ValueError:
+        raise ConversionError('contact.forward must not be parallel to contact.up') from None
     return Contact(Pose(position, rotation), up)

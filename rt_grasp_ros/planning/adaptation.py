@@ -137,7 +137,7 @@ class ContactAdaptation:
         before, after = entry["loss_before"], entry["loss_after"]
         x, y = outcome.pixel
         done = (
-            f"adapted on session {session_id!r}'s contact ({x:.0f}, {y:.0f}), "
+            f"adapted on the contact ({x:.0f}, {y:.0f}) of session {session_id!r}, "
             f"{'moved' if moved else 'not moved'}: loss {before:.4f} -> {after:.4f} "
             f"(trial {self.trials} since the last reset)"
         )

@@ -10,7 +10,8 @@ impedance adaptation (or straight). The suction cup is symmetric about its axis,
 turned about ``up`` to the roll nearest the tool's present one (the least wrist turn).
 
 On cancel (:meth:`ContactOperation.abandon`) the vacuum is released and the tool backs off
-along ``-up``. Failures are the words of ``ImpedanceAdaptation.action``.
+along ``-up``. Failures are the words of ``ImpedanceAdaptation.action``; :func:`trial_label`
+says which outcomes are trials that test-time adaptation learns from.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from rt_grasp_ros.manip.aia import (
     active_impedance_adaptation,
     straight_pull,
 )
-from rt_grasp_ros.manip.trial import PullConfig
+from rt_grasp_ros.manip.trial import INITIAL_DELTA, PullConfig
 from rt_grasp_ros.skills.grasp import Workspace
 from rt_grasp_ros.skills.motion import (
     CancelledError,
@@ -69,6 +70,10 @@ FAILURES = (
     TIMEOUT,
     GRIPPER_ERROR,
 )
+# The outcomes of a goal that operated on the part (the cup reached it, or pulled it): trials
+# whose result is a label for test-time adaptation. The others (cancelled, timeout, unreachable,
+# gripper_error) say nothing about the contact.
+TRIAL_FAILURES = (NO_SEAL, LOST_CONTACT, STEP_LIMIT, STALLED, FORCE_LIMIT)
 _PULL_FAILURE = {
     STOP_DISTANCE: "",
     STOP_STEPS: STEP_LIMIT,
@@ -146,6 +151,40 @@ class OperateOutcome:
 
 
 Feedback = Callable[[str, PullResult], None]
+
+
+@dataclass(frozen=True)
+class TrialLabel:
+    """What a goal's outcome teaches the contact model (ManipLLM's test-time adaptation).
+
+    Attributes:
+        trial: whether the outcome is a trial of the model's contact (adapt on it).
+        moved: the label: the part moved, the tool's travel above
+            :data:`~rt_grasp_ros.manip.trial.INITIAL_DELTA` (the initial-movement success of
+            the paper's Table 1).
+        reason: why the outcome is no trial ('' when it is one).
+    """
+
+    trial: bool
+    moved: bool = False
+    reason: str = ""
+
+
+def trial_label(failure: str, distance: float, session_id: str) -> TrialLabel:
+    """Whether a goal that ended with ``failure`` ('' = success) after ``distance`` is a trial.
+
+    A trial operated on the part: it succeeded, or failed with one of :data:`TRIAL_FAILURES`;
+    it adapts the planner session ``session_id`` that answered the contact (empty: a contact
+    no planner answered, such as the oracle's, teaches nothing). ``moved`` is ``distance``
+    (m, the tool's travel with the part held) above ``INITIAL_DELTA``.
+    """
+    if failure and failure not in TRIAL_FAILURES:
+        kind = "did not operate on the part" if failure in FAILURES else "is no known failure"
+        return TrialLabel(False, reason=f"failure {failure!r} {kind}")
+    if not session_id:
+        return TrialLabel(False, reason="the contact has no session_id (no planner answered it)")
+    return TrialLabel(True, moved=bool(distance > INITIAL_DELTA))
+
 
 # A goal's limits (ImpedanceAdaptation.action): name -> the largest value it may take.
 LIMITS = {

@@ -330,9 +330,23 @@ def build_conversations(
 
 
 def affordance_question(formats: TaskFormats, category: str, pixels: list[Any]) -> str:
-    """The affordance prior reasoning question (its first wording) about ``pixels`` (x, y)."""
+    """The affordance prior reasoning question (its first wording) about ``pixels`` (x, y).
+
+    ``category`` may be empty (a contact asked without the chain of thought names none) when
+    the question uses no category name.
+
+    Raises:
+        ConfigError: the category is unknown, or empty while the question names it.
+    """
     listed = ", ".join(f"({int(x)}, {int(y)})" for x, y in pixels)
-    return formats.affordance.questions[0].format(**formats.names_for(category), points=listed)
+    names = formats.names_for(category) if category else {}
+    try:
+        return formats.affordance.questions[0].format(**names, points=listed)
+    except KeyError as exc:
+        raise ConfigError(
+            f"the affordance question uses the category's name {{{exc.args[0]}}}, but no "
+            "category is given (a contact asked without the chain of thought names none)"
+        ) from None
 
 
 def point_conversations(sample: TaskSample, formats: TaskFormats, n: int) -> list[dict[str, Any]]:

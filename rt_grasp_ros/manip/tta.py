@@ -9,7 +9,8 @@ transfers. The adapted weights are saved to a folder of their own, :meth:`reset`
 checkpoint's, and the base checkpoint is never written.
 
 A checkpoint trained with ``vision_lora`` adapts that adapter; any other gets a fresh vision
-LoRA (zero-initialised, so the model starts as the checkpoint) on its merged weights.
+LoRA (zero-initialised, so the model starts as the checkpoint) on its merged weights, and so
+does a base model that is no checkpoint (a model folder or a hub id, as the planner loads).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from rt_grasp_ros.manip.predictor import ContactPredictor
 from rt_grasp_ros.manip.tasks import TaskFormats, affordance_question, load_task_formats
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.prompts.conversation import gpt_turn, human_turn
-from rt_grasp_ros.vlm.backbone import Backbone
-from rt_grasp_ros.vlm.checkpoint import load_checkpoint, read_info
+from rt_grasp_ros.vlm.backbone import Backbone, load_backbone
+from rt_grasp_ros.vlm.checkpoint import is_checkpoint, load_checkpoint, read_info
 from rt_grasp_ros.vlm.dataset import conversation_messages
+from rt_grasp_ros.vlm.default import resolve_model
 from rt_grasp_ros.vlm.predictor import GraspPredictor
 from rt_grasp_ros.vlm.processing import (
     collate,
@@ -125,20 +127,28 @@ class TrialAdapter:
     ) -> TrialAdapter:
         """Load ``checkpoint`` for adaptation; adapted weights go to ``out``.
 
+        ``checkpoint`` is a checkpoint folder, a shipped model's name (``manip-default``) or a
+        base model (a folder or a hub id). The model is loaded in float32 (it trains).
+
         Raises:
             ConfigError: ``out`` is the checkpoint folder or inside it.
         """
-        checkpoint, out = Path(checkpoint).resolve(), Path(out).resolve()
+        local, out = Path(resolve_model(checkpoint)), Path(out).resolve()
+        checkpoint = local.resolve() if local.exists() else local  # else a hub id
         if out == checkpoint or checkpoint in out.parents:
             raise ConfigError(
                 f"TTA output {out} is inside the base checkpoint {checkpoint}; "
                 "adapted weights are saved apart from it"
             )
         config = config or TTAConfig()
-        has_vision_lora = "vision_lora" in read_info(checkpoint).extra.get("trainable", [])
-        backbone, _ = load_checkpoint(
-            checkpoint, "float32", device, merge_adapter=not has_vision_lora
-        )
+        if is_checkpoint(checkpoint):
+            has_vision_lora = "vision_lora" in read_info(checkpoint).extra.get("trainable", [])
+            backbone, _ = load_checkpoint(
+                checkpoint, "float32", device, merge_adapter=not has_vision_lora
+            )
+        else:
+            has_vision_lora = False
+            backbone = load_backbone(checkpoint, "float32", device)
         if not has_vision_lora:
             backbone.model = _fresh_vision_lora(backbone, config)
         names = _vision_lora_names(backbone)
@@ -153,6 +163,11 @@ class TrialAdapter:
         )
         adapter.reset()
         return adapter
+
+    @property
+    def trials(self) -> int:
+        """Adaptations since the last :meth:`reset`."""
+        return len(self.history)
 
     def parameters(self) -> list[Any]:
         """The vision LoRA parameters, the only ones that adapt."""

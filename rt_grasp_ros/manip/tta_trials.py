@@ -3,8 +3,8 @@
 Each trial shows the model a scene of ``category`` (seeds from ``seed`` on), decodes its answer
 to the pose prompt greedily, executes the contact (AIA) and, with adaptation on, takes the
 :class:`~rt_grasp_ros.manip.tta.TrialAdapter` steps on the outcome before the next trial.
-Success is initial movement (> 0.01, the paper's Table 1 threshold); a contact off the moving
-part fails and, as in the real world, teaches ``no`` about that pixel.
+Success is initial movement (``INITIAL_DELTA``, > 0.01: the paper's Table 1 threshold); a
+contact off the moving part fails and, as in the real world, teaches ``no`` about that pixel.
 """
 
 from __future__ import annotations
@@ -19,13 +19,17 @@ from rt_grasp_ros.errors import AnswerParseError, ConfigError
 from rt_grasp_ros.manip.evaluate import EVAL_SEED
 from rt_grasp_ros.manip.scene import manip_scene
 from rt_grasp_ros.manip.tasks import chain_of_thought, load_task_formats
-from rt_grasp_ros.manip.trial import OFF_PART, PullConfig, execute_contact, on_movable_part
+from rt_grasp_ros.manip.trial import (
+    INITIAL_DELTA,
+    OFF_PART,
+    PullConfig,
+    execute_contact,
+    on_movable_part,
+)
 from rt_grasp_ros.manip.tta import TrialAdapter, TrialOutcome, TTAConfig, greedy_contact
 from rt_grasp_ros.sim.articulated import CATEGORIES
 from rt_grasp_ros.sim.robot import SimRobot
 from rt_grasp_ros.sim.world import World
-
-INITIAL = 0.01
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,6 @@ def _trial(
             rng = np.random.default_rng([seed, 13])
             result = execute_contact(world, robot, frame, contact, PullConfig(), rng)
             record.update(delta=round(result.delta, 5), failure=result.failure)
-            record["success"] = result.delta > INITIAL
+            record["success"] = result.delta > INITIAL_DELTA
     outcome = TrialOutcome(frame.rgb, (contact.x, contact.y), record["success"], category)
     return record, outcome

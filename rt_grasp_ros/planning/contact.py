@@ -144,3 +144,22 @@ class ContactModel:
     def session(self, image: Any) -> ContactSession:
         """A new conversation about ``image``."""
         return ContactSession(self.predictor, image)
+
+
+def load_contact_model(
+    model: str, cot: bool = True, dtype: str = "auto", merge_adapter: bool = False
+) -> ContactModel:
+    """Load ``model`` (a checkpoint folder, ``manip-default`` or a hub id) as the planner's.
+
+    Through :meth:`~rt_grasp_ros.vlm.predictor.GraspPredictor.from_pretrained`, given the
+    default grasp answer format: a ManipLLM checkpoint records ``manipllm``, which is no grasp
+    format, and the contact turns are read by their own specs.
+    """
+    from rt_grasp_ros.manip.predictor import ContactPredictor
+    from rt_grasp_ros.prompts.formats import AnswerFormat
+    from rt_grasp_ros.vlm.predictor import GraspPredictor
+
+    grasp = GraspPredictor.from_pretrained(
+        model, dtype=dtype, merge_adapter=merge_adapter, answer_format=AnswerFormat.RT
+    )
+    return ContactModel(ContactPredictor(grasp, cot=cot))

@@ -152,7 +152,12 @@ class SessionPlanner:
             sampling,
         )
 
-    def _session(self, session_id: str) -> tuple[Any, WorkspaceCrop]:
+    def lookup(self, session_id: str) -> tuple[Any, WorkspaceCrop]:
+        """The conversation of session ``session_id`` and the crop it is about.
+
+        Raises:
+            RequestError: the session is unknown or was evicted (names ``session_id``).
+        """
         if session_id not in self._sessions:
             why = (
                 f"was evicted (at most max_sessions={self.limits.max_sessions} sessions are "
@@ -164,7 +169,10 @@ class SessionPlanner:
                 "session_id",
                 f"{session_id!r} {why}; send an instruction to start a new session",
             )
-        session, crop = self._sessions[session_id]
+        return self._sessions[session_id]
+
+    def _session(self, session_id: str) -> tuple[Any, WorkspaceCrop]:
+        session, crop = self.lookup(session_id)
         turns = len(getattr(session, "turns", ()))
         if turns >= self.limits.max_turns:
             raise RequestError(

@@ -9,23 +9,32 @@ a foreign frame, a contact outside the workspace, a limit out of range) is rejec
 callback. On cancel the vacuum is released and the tool backs off along -up. Every wait is
 bounded by the wall clock (MotionBounds).
 
-Test-time adaptation (ManipLLM's TTA) needs the contact model; ``tta`` is refused until it
-comes, and :attr:`ImpedanceAdaptationNode.outcome_hooks` is where it will be called with each
-goal's contact and outcome.
+Test-time adaptation (ManipLLM's TTA, parameter ``tta``). After a goal that operated on the
+part (it succeeded, or failed stalled, step_limit, lost_contact, no_seal or force_limit: the
+core's :func:`~rt_grasp_ros.manip.operate.trial_label`) on a contact a planner answered (its
+``session_id`` is not empty), the server calls ``adapt_service`` (rt_grasp/AdaptContact,
+default the contact planner's ``grasp_planner/adapt``) with that session and whether the part
+moved (the travel above the initial-movement threshold), before the goal's result is sent, so
+the next contact is planned with the adapted model. The call is bounded by ``adapt_timeout``
+(wall clock); a missing, slow or failing service is a warning in the log and never changes the
+goal's result.
 """
 
 import sys
+import threading
+import time
 
 import numpy as np
 from rclpy.action import ActionServer, CancelResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rt_grasp.action import ImpedanceAdaptation
-from rt_grasp_ros.errors import ConfigError, RtGraspError
+from rt_grasp.srv import AdaptContact
+from rt_grasp_ros.errors import RtGraspError
 from rt_grasp_ros.grasp.target import GripperKind
 from rt_grasp_ros.manip.aia import AIAConfig
 from rt_grasp_ros.manip.operate import (CANCELLED, check_contact, ContactOperation,
-                                        OperateConfig, TIMEOUT, with_limits)
+                                        OperateConfig, TIMEOUT, trial_label, with_limits)
 from rt_grasp_ros.manip.trial import PullConfig
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.goal_slot import GoalSlot
@@ -45,11 +54,14 @@ class ImpedanceAdaptationNode(Node):
         super().__init__('impedance_adaptation')
         self.base_frame = declare(self, 'base_frame', 'panda_link0', 'robot base frame')
         self.config = self._operate_config()
-        if declare(self, 'tta', False, "ManipLLM's test-time adaptation of the contact model "
-                   'after each goal (needs the model)'):
-            raise ConfigError('parameter tta=True: test-time adaptation needs the ManipLLM '
-                              'contact model, which this package does not have yet')
-        self.outcome_hooks = []  # callables (contact msg, result msg): where TTA will hook in
+        self.tta = declare(self, 'tta', False, "ManipLLM's test-time adaptation: after a goal "
+                           "that operated on the part, adapt_service adapts the planner's "
+                           "model on the goal contact's session and whether the part moved")
+        adapt_service = declare(self, 'adapt_service', 'grasp_planner/adapt',
+                                'the AdaptContact service called with tta', bool,
+                                'a service name')
+        self.adapt_timeout = declare(self, 'adapt_timeout', 30.0, 'wall-clock s for '
+                                     'adapt_service to appear and answer', above(0.0, 3600.0))
         self.seed = declare(self, 'seed', 0, "seed of the policy's perturbations (each goal "
                             'starts from it)', between(0, 2 ** 31 - 1))
         self.start_timeout = declare(self, 'start_timeout', 15.0, 'wall-clock s to wait for '
@@ -65,6 +77,8 @@ class ImpedanceAdaptationNode(Node):
             result_timeout=declare(self, 'result_timeout', 10.0, 'wall-clock s for a vacuum '
                                    'command result', wall))
         group = ReentrantCallbackGroup()
+        self.adapt_client = (self.create_client(AdaptContact, adapt_service,
+                                                callback_group=group) if self.tta else None)
         self.motion = RosMotion(
             self, GripperKind.SUCTION, self.base_frame,
             declare(self, 'rate', 100.0, 'target stream rate (Hz)', above(0.0, 1000.0)),
@@ -80,9 +94,10 @@ class ImpedanceAdaptationNode(Node):
                      goal_callback=self.on_goal, cancel_callback=self.on_cancel,
                      callback_group=group)
         aia = self.config.pull.aia
+        tta = f'; tta via {self.adapt_client.srv_name}' if self.tta else ''
         self.get_logger().info(
             f'ready: base frame {self.base_frame}, N={aia.n_perturbations}, '
-            f'target {aia.target_distance} m, max {aia.max_steps} steps')
+            f'target {aia.target_distance} m, max {aia.max_steps} steps{tta}')
 
     def _operate_config(self):
         """Return the server's OperateConfig from its parameters (ConfigError names one)."""
@@ -189,8 +204,8 @@ class ImpedanceAdaptationNode(Node):
         result.message, result.distance = outcome.message, float(outcome.distance)
         result.steps = outcome.steps
         self.get_logger().info(f'goal ended: {result.failure or "success"}: {result.message}')
-        for hook in self.outcome_hooks:
-            hook(goal_handle.request.contact, result)
+        if self.tta:
+            self.adapt(goal_handle.request.contact.session_id, result)
         if result.failure == CANCELLED:
             goal_handle.canceled()
         elif result.success:
@@ -198,6 +213,37 @@ class ImpedanceAdaptationNode(Node):
         else:
             goal_handle.abort()
         return result
+
+    def adapt(self, session_id, result):
+        """Adapt the planner's model on a trial's outcome (bounded; only logs what went wrong)."""
+        label = trial_label(result.failure, result.distance, session_id)
+        log = self.get_logger()
+        if not label.trial:
+            log.info(f'no adaptation after this goal: {label.reason}')
+            return
+        name = self.adapt_client.srv_name
+        deadline = time.monotonic() + self.adapt_timeout
+        if not self.adapt_client.wait_for_service(timeout_sec=self.adapt_timeout):
+            log.warning(f'no adaptation on session {session_id!r}: {name} did not appear '
+                        f'within adapt_timeout={self.adapt_timeout} s')
+            return
+        request = AdaptContact.Request(session_id=session_id, moved=label.moved)
+        answered = threading.Event()
+        future = self.adapt_client.call_async(request)
+        future.add_done_callback(lambda _: answered.set())
+        if not answered.wait(max(0.0, deadline - time.monotonic())):
+            self.adapt_client.remove_pending_request(future)
+            log.warning(f'no adaptation on session {session_id!r}: {name} did not answer '
+                        f'within adapt_timeout={self.adapt_timeout} s')
+            return
+        response = future.result()
+        if response is None or not response.success:
+            why = response.message if response is not None else 'no response'
+            log.warning(f'no adaptation on session {session_id!r}: {name}: {why}')
+            return
+        log.info(f'adapted on session {session_id!r} (moved: {label.moved}, trial '
+                 f'{response.trials}): loss {response.loss_before:.4f} -> '
+                 f'{response.loss_after:.4f}')
 
 
 def main(args=None):

@@ -9,13 +9,17 @@ from scipy.spatial.transform import Rotation
 from rt_grasp_ros.errors import ConfigError, RtGraspError
 from rt_grasp_ros.manip.operate import (
     CANCELLED,
+    FAILURES,
+    TRIAL_FAILURES,
     Contact,
     ContactOperation,
     OperateConfig,
     check_contact,
     nearest_roll,
+    trial_label,
     with_limits,
 )
+from rt_grasp_ros.manip.trial import INITIAL_DELTA
 from rt_grasp_ros.skills.motion import CancelledError
 from rt_grasp_ros.transforms import Pose
 
@@ -58,6 +62,41 @@ def test_a_contact_outside_the_workspace_is_refused():
     assert "outside the workspace" in check_contact(contact_at([2.0, 0.0, 0.2]), OperateConfig())
     with pytest.raises(RtGraspError, match="finite"):
         Contact(contact_at([0.55, 0.0, 0.2]).pose, [math.nan, 0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "failure, trial",
+    [
+        ("", True),  # succeeded
+        ("stalled", True),
+        ("step_limit", True),
+        ("lost_contact", True),
+        ("no_seal", True),
+        ("force_limit", True),
+        ("cancelled", False),
+        ("timeout", False),
+        ("unreachable", False),
+        ("gripper_error", False),
+    ],
+)
+def test_a_goal_that_operated_on_the_part_is_a_trial_labelled_by_its_travel(failure, trial):
+    for distance, moved in ((0.0, False), (INITIAL_DELTA, False), (0.0101, True), (0.3, True)):
+        label = trial_label(failure, distance, "s3")
+        assert label.trial is trial, (failure, label)
+        if trial:
+            assert label.moved is moved and label.reason == "", (failure, distance, label)
+        else:
+            assert not label.moved and f"failure {failure!r} did not operate" in label.reason
+
+
+def test_only_a_planned_contact_is_adapted_and_every_failure_is_classified():
+    # the oracle's contact has no session: no planner to adapt
+    label = trial_label("", 0.2, "")
+    assert not label.trial and "no session_id" in label.reason
+    assert not trial_label("bogus", 0.2, "s1").trial
+    assert "is no known failure" in trial_label("bogus", 0.2, "s1").reason
+    assert set(TRIAL_FAILURES) < set(FAILURES)
+    assert not trial_label("no_seal", math.nan, "s1").moved  # no travel to speak of
 
 
 def test_the_cup_turns_about_up_to_the_tools_roll():

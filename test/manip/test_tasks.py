@@ -12,6 +12,7 @@ from rt_grasp_ros.manip.contact import ContactPose, parse_contact
 from rt_grasp_ros.manip.tasks import (
     TaskSample,
     _packaged,
+    affordance_question,
     build_conversations,
     chain_of_thought,
     load_task_formats,
@@ -155,3 +156,17 @@ def test_invalid_category_names_are_reported(tmp_path):
         ConfigError, match=r"categories.yaml: categories.oven: .*missing keys \['part'\]"
     ):
         load_task_formats(categories_path=path)
+
+
+def test_an_affordance_question_without_a_category_asks_unless_it_names_one():
+    from dataclasses import replace
+
+    formats = load_task_formats()
+    asked = affordance_question(formats, "", [(3.4, 5.6)])
+    assert asked == affordance_question(formats, "drawer", [(3.4, 5.6)])  # names no category
+    assert asked.endswith("(3, 5)")
+    question = ("Can {part} move at {points}?",)
+    named = replace(formats, affordance=replace(formats.affordance, questions=question))
+    assert affordance_question(named, "drawer", [(1, 2)]) == "Can drawer move at (1, 2)?"
+    with pytest.raises(ConfigError, match=r"uses the category's name \{part\}"):
+        affordance_question(named, "", [(1, 2)])

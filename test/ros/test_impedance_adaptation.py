@@ -2,9 +2,12 @@
 
 A drawer opens > 0.1 m and a door > 0.3 rad through /impedance_adaptation from the sim's
 oracle contact (sim/scene_contact); a cancel mid-pull releases the vacuum within a bound; a
-goal with a NaN, a far or a foreign-frame contact, or a limit out of range is rejected.
+goal with a NaN, a far or a foreign-frame contact, or a limit out of range is rejected. With
+tta on, a goal that operated on the part calls an AdaptContact service (a fake planner's, in
+the test process) with the contact's session and whether the part moved.
 """
 
+import copy
 import math
 import time
 
@@ -18,7 +21,7 @@ from action_msgs.msg import GoalStatus  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
 from rt_grasp.action import ImpedanceAdaptation  # noqa: E402
 from rt_grasp.msg import VacuumState  # noqa: E402
-from rt_grasp.srv import GetSceneContact, ResetScene  # noqa: E402
+from rt_grasp.srv import AdaptContact, GetSceneContact, ResetScene  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 
 from rt_grasp_ros.ros.clients import StackClient  # noqa: E402
@@ -36,7 +39,7 @@ LIMITS = {"target_distance": 0.16, "max_steps": 16}  # margin over 0.1 m: a stal
 CANCEL_BOUND = 5.0  # s from the cancel request to the vacuum reported off
 
 
-def start_stack(start_node, category="drawer"):
+def start_stack(start_node, category="drawer", *server_args):
     sim = start_node(
         "sim",
         "-p",
@@ -63,6 +66,7 @@ def start_stack(start_node, category="drawer"):
         "state_timeout:=20.0",
         "-p",
         "result_timeout:=30.0",
+        *server_args,
         timeout=60.0,
     )
     return sim, server
@@ -199,3 +203,84 @@ def test_invalid_goals_are_rejected(start_node, ros_node, spin_until):
         assert not handle.accepted, why
         assert server.wait_for_output(why, 10.0), (why, server.output()[-2000:])
     server.stop_cleanly()
+
+
+def test_with_tta_a_trial_adapts_its_planner_session_and_a_missing_service_changes_nothing(
+    start_node, ros_node, spin_until
+):
+    from rt_grasp_ros.manip.operate import TRIAL_FAILURES
+    from rt_grasp_ros.manip.trial import INITIAL_DELTA
+
+    tta = (
+        "-p",
+        "tta:=true",
+        "-p",
+        "adapt_service:=fake_planner/adapt",
+        "-p",
+        "adapt_timeout:=5.0",
+    )
+    _, server = start_stack(start_node, "drawer", *tta)
+    contacts = ros_node.create_client(GetSceneContact, "sim/scene_contact")
+    assert contacts.wait_for_service(timeout_sec=60.0)
+    future = contacts.call_async(GetSceneContact.Request())
+    assert spin_until(ros_node, future.done, 60.0) and future.result().success
+    oracle = future.result().contact
+    assert oracle.session_id == ""  # no planner answered it
+    client = ActionClient(ros_node, ImpedanceAdaptation, "impedance_adaptation")
+
+    def run(contact, session_id):
+        contact = copy.deepcopy(contact)
+        contact.session_id = session_id
+        handle = send(
+            client, ros_node, ImpedanceAdaptation.Goal(contact=contact, **LIMITS), spin_until
+        )
+        assert handle.accepted
+        return result_of(ros_node, handle, spin_until).result
+
+    # 12 cm in front of the drawer: the approach ends 10 cm short of it, the cup never seals
+    air = copy.deepcopy(oracle)
+    position, up = air.pose.pose.position, air.up
+    position.x, position.y, position.z = (
+        position.x - 0.12 * up.x,
+        position.y - 0.12 * up.y,
+        position.z - 0.12 * up.z,
+    )
+
+    # no adapt service: a warning, the goal's result as ever
+    missing = run(air, "s-missing")
+    assert missing.failure == "no_seal", (missing.failure, missing.message)
+    assert server.wait_for_output("fake_planner/adapt did not appear within", 10.0)
+
+    calls = []
+
+    def on_adapt(request, response):
+        calls.append((request.session_id, request.moved))
+        response.success = len(calls) > 1  # the first is refused, as a planner might
+        response.message = "" if response.success else "fake planner: refused"
+        response.trials = len(calls) - 1
+        response.loss_before, response.loss_after = 1.0, 0.5
+        return response
+
+    ros_node.create_service(AdaptContact, "fake_planner/adapt", on_adapt)
+    refused = run(air, "s-air")
+    assert calls == [("s-air", False)]
+    assert (refused.success, refused.failure, refused.message) == (
+        missing.success,
+        missing.failure,
+        missing.message,
+    )  # a refused adaptation changes nothing either
+    assert server.wait_for_output("fake planner: refused", 10.0)
+
+    unplanned = run(air, "")  # a contact no planner answered: nothing to adapt
+    assert unplanned.failure == "no_seal" and calls == [("s-air", False)]
+    assert server.wait_for_output("the contact has no session_id", 10.0)
+
+    # the pull operated on the part (a success or a trial's failure: under load a force limit
+    # can stop it early); the label is whether it moved
+    pulled = run(oracle, "s-pull")
+    assert pulled.failure in ("", *TRIAL_FAILURES), (pulled.failure, pulled.message)
+    assert calls[-1] == ("s-pull", pulled.distance > INITIAL_DELTA) and len(calls) == 2
+    assert server.wait_for_output("adapted on session 's-pull'", 10.0)
+    print(
+        f"tta over ROS: the pull ({pulled.failure or 'success'}, {pulled.distance:.3f} m) adapted"
+    )

@@ -26,7 +26,7 @@ from rt_grasp.msg import (  # noqa: E402
     VacuumState,
 )
 from rt_grasp.msg import GripperCommand as GripperCommandMsg  # noqa: E402
-from rt_grasp.srv import GetPartState, GetSceneGrasps, PlanGrasp, ResetScene  # noqa: E402
+from rt_grasp.srv import AdaptContact, GetPartState, GetSceneGrasps, PlanGrasp, ResetScene  # noqa: E402
 
 from rt_grasp_ros.ros import qos  # noqa: E402
 
@@ -157,6 +157,18 @@ def test_field_layouts():
         "reasoning": "string",
         "chain": "sequence<string>",
         "answer": "string",
+        "session_id": "string",
+    }
+    assert AdaptContact.Request.get_fields_and_field_types() == {
+        "session_id": "string",
+        "moved": "boolean",
+    }
+    assert AdaptContact.Response.get_fields_and_field_types() == {
+        "success": "boolean",
+        "message": "string",
+        "trials": "uint32",
+        "loss_before": "double",
+        "loss_after": "double",
     }
     assert PlanGrasp.Request.get_fields_and_field_types() == {
         "mode": "uint8",

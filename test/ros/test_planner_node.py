@@ -5,7 +5,9 @@ LLaVA built for the test and calls /plan_grasp as any ROS client does: wait_for_
 call. The requests carry their own images, so no sim or camera node is needed.
 """
 
+import hashlib
 import json
+import math
 import shutil
 import time
 
@@ -17,7 +19,8 @@ pytest.importorskip("rt_grasp.msg", reason="rt_grasp's interfaces are not built:
 pytest.importorskip("transformers")
 
 from rt_grasp.msg import PlannerStatus  # noqa: E402
-from rt_grasp.srv import PlanGrasp  # noqa: E402
+from rt_grasp.srv import AdaptContact, PlanGrasp  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
 
 from rt_grasp_ros.ros import conversions as conv  # noqa: E402
 from rt_grasp_ros.ros import qos  # noqa: E402
@@ -259,11 +262,13 @@ def test_a_contact_planner_answers_the_chain_of_thought_its_topic_markers_and_fo
     assert f"({round(contact.u)}, {round(contact.v)})" in contact.answer
     assert contact.depth == pytest.approx(0.75)
     assert response.timings.total >= response.timings.decode > 0
+    assert contact.session_id == response.session_id != ""  # for follow-ups and ~/adapt
 
     topic = Latched(ros_node, ContactPose, "grasp_planner/contact")
     markers = Latched(ros_node, MarkerArray, "grasp_planner/markers")
     assert spin_until(ros_node, lambda: topic.msg and markers.msg, 10.0), "nothing latched"
     assert list(topic.msg.chain) == list(contact.chain) and topic.msg.u == contact.u
+    assert topic.msg.session_id == response.session_id
     kinds = [m.type for m in markers.msg.markers]
     assert kinds == [Marker.SPHERE, Marker.ARROW, Marker.ARROW, Marker.TEXT_VIEW_FACING]
     sphere, up_arrow, forward_arrow, text = markers.msg.markers
@@ -299,6 +304,13 @@ def test_a_contact_planner_answers_the_chain_of_thought_its_topic_markers_and_fo
     blind, _ = planner.call(mode=PlanGrasp.Request.MODE_CONTACT, **holes)
     assert not blind.success and blind.message.startswith("contact pixel ("), blind.message
     assert len(blind.contact.chain) == 3 and blind.contact.answer == blind.contact.chain[2]
+    assert blind.contact.session_id == blind.session_id != ""
+    # tta off: the adaptation services answer why, naming the parameter
+    adapt = Adaptation(ros_node, spin_until)
+    refused = adapt.call(session_id=response.session_id, moved=True)
+    assert not refused.success and refused.message.startswith("tta is false"), refused.message
+    reset = adapt.reset()
+    assert not reset.success and reset.message.startswith("tta is false"), reset.message
     assert proc.running()
 
 
@@ -316,3 +328,111 @@ def test_a_contact_planner_without_cot_asks_the_pose_prompt_alone(
     assert len(response.contact.chain) == 1 and response.contact.reasoning == ""
     assert response.contact.answer == response.contact.chain[0]
     _assert_poses_agree(response.contact)
+
+
+class Adaptation:
+    """A test's client of the planner's ~/adapt and ~/reset_adaptation."""
+
+    def __init__(self, node, spin_until):
+        self.node, self.spin_until = node, spin_until
+        self.adapt = node.create_client(AdaptContact, "grasp_planner/adapt")
+        self.reset_client = node.create_client(Trigger, "grasp_planner/reset_adaptation")
+        self.seconds = []  # each adapt call's round trip
+
+    def _call(self, client, request, timeout):
+        assert client.wait_for_service(timeout_sec=90.0), f"{client.srv_name} never appeared"
+        start = time.perf_counter()
+        future = client.call_async(request)
+        assert self.spin_until(self.node, future.done, timeout), f"no answer to {request}"
+        return future.result(), time.perf_counter() - start
+
+    def call(self, timeout=60.0, **fields):
+        response, seconds = self._call(self.adapt, AdaptContact.Request(**fields), timeout)
+        self.seconds.append(seconds)
+        return response
+
+    def reset(self, timeout=60.0):
+        return self._call(self.reset_client, Trigger.Request(), timeout)[0]
+
+
+def _digest(folder):
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_contact_planner_with_tta_adapts_on_a_planned_session_and_resets(
+    tiny_model, start_node, ros_node, spin_until, tmp_path
+):
+    from rt_grasp_ros.manip.tta import ADAPTED_FILE, STATE_FILE
+
+    model_files = _digest(tiny_model)
+    out = tmp_path / "tta"
+    proc = start_node(
+        "grasp_planner",
+        *EXTRINSIC,
+        *("-p", f"model:={tiny_model}", "-p", "task:=contact", "-p", "tta:=true"),
+        *("-p", f"tta_dir:={out}", "-p", "tta_steps:=2", "-p", "tta_learning_rate:=0.01"),
+    )
+    assert proc.wait_for_output(str(out), 10.0), proc.output()  # the folder is logged
+    planner, adapt = Planner(ros_node, spin_until), Adaptation(ros_node, spin_until)
+    frame = images()
+    planned, _ = planner.call(mode=PlanGrasp.Request.MODE_CONTACT, **frame)
+    assert planned.success, planned.message
+    session = planned.contact.session_id
+    assert session == planned.session_id != ""
+
+    first = adapt.call(session_id=session, moved=False)
+    assert first.success and first.trials == 1, first.message
+    assert math.isfinite(first.loss_before) and math.isfinite(first.loss_after)
+    assert first.loss_after != first.loss_before  # the steps moved the vision adapter
+    assert session in first.message and str(out) in first.message
+    second = adapt.call(session_id=session, moved=True)
+    assert second.success and second.trials == 2, second.message
+    assert math.isfinite(second.loss_before) and math.isfinite(second.loss_after)
+    assert (out / ADAPTED_FILE).is_file()
+    trials = json.loads((out / STATE_FILE).read_text())["trials"]
+    assert [t["success"] for t in trials] == [False, True]
+    assert _digest(tiny_model) == model_files  # the model folder is never written
+
+    # the adapted model plans the same image
+    again, _ = planner.call(mode=PlanGrasp.Request.MODE_CONTACT, **frame)
+    assert again.success and again.session_id != session, again.message
+
+    reset = adapt.reset()
+    assert reset.success and "after 2 trial(s)" in reset.message, reset.message
+    restored = adapt.call(session_id=session, moved=False)
+    assert restored.success and restored.trials == 1, restored.message
+    # the model's own adapter is back: the first trial's loss again
+    assert restored.loss_before == pytest.approx(first.loss_before, rel=1e-5)
+
+    unknown = adapt.call(session_id="s99", moved=True)
+    assert not unknown.success and unknown.message.startswith("session_id: 's99'"), unknown.message
+    assert unknown.trials == 1  # nothing adapted
+    assert proc.running()
+    median = sorted(adapt.seconds)[len(adapt.seconds) // 2]
+    print(f"~/adapt round trip on the tiny model (2 steps): median {median:.2f} s")
+
+
+def test_tta_needs_the_contact_task_and_keeps_its_weights_out_of_the_model(
+    tiny_model, start_node, ros_node, spin_until
+):
+    with pytest.raises(pytest.fail.Exception) as info:  # a grasp planner has no contact model
+        start_node("grasp_planner", *EXTRINSIC, "-p", f"model:={tiny_model}", "-p", "tta:=true")
+    assert "parameter tta=True needs task:=contact" in str(info.value)
+    assert "exit status 2" in str(info.value)
+    # the adapter refuses a folder inside the model's: the load fails, saying so
+    start_node(
+        "grasp_planner",
+        *EXTRINSIC,
+        *("-p", f"model:={tiny_model}", "-p", "task:=contact", "-p", "tta:=true"),
+        *("-p", f"tta_dir:={tiny_model / 'tta'}"),
+    )
+    planner = Planner(ros_node, spin_until)
+    _, _, message = planner.wait_status(PlannerStatus.FAILED)
+    assert "inside the base checkpoint" in message, message
+    refused = Adaptation(ros_node, spin_until).call(session_id="s1", moved=True)
+    assert not refused.success and "inside the base checkpoint" in refused.message
+    assert not (tiny_model / "tta").exists()

@@ -214,17 +214,25 @@ endif
 # keep to one worker (xdist_group). Each worker runs torch on one thread (test/conftest.py), so
 # workers do not oversubscribe the cores; ROS tests reserve a domain per process
 # (test/ros/conftest.py).
-# One worker by default: every ROS stack test runs sim, executor and planner nodes whose rclpy
-# MultiThreadedExecutors each spin a core (measured: 100 % against 13 % single-threaded), and two
-# such stacks at once on 2 cores starved each other past their bounds. `PYTEST_WORKERS=2` halves
-# the time on a machine with cores to spare.
+# Two passes. The tests without ROS nodes on PYTEST_CORE_WORKERS workers (one per core). The
+# ROS tests (marker ros) on PYTEST_WORKERS, one by default: every ROS stack test runs sim,
+# executor and planner nodes whose rclpy MultiThreadedExecutors each spin a core (measured: 100 %
+# against 13 % single-threaded), and two such stacks at once on 2 cores starved each other past
+# their bounds. `PYTEST_WORKERS=2` halves their time on a machine with cores to spare. Both
+# passes run; the target fails if either did.
+PYTEST_CORE_WORKERS ?= 2
 PYTEST_WORKERS ?= 1
 pytest: setup
 ifeq ($(ROS_FROM),none)
 	@echo "running the tests that need no ROS (pytest -m \"not ros\"): $(NO_ROS_REASON)"
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not ros and not franka_sim"
+	$(PY) -m pytest -n $(PYTEST_CORE_WORKERS) --dist loadgroup -m "not ros and not franka_sim"
 else
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not franka_sim"
+	$(PY) -m pytest -n $(PYTEST_CORE_WORKERS) --dist loadgroup -m "not ros and not franka_sim"; \
+	  core=$$?; \
+	  $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "ros and not franka_sim"; \
+	  ros=$$?; \
+	  echo "pytest: tests without ROS exit $$core, ROS tests exit $$ros"; \
+	  test $$core -eq 0 -a $$ros -eq 0
 endif
 
 test: lint pytest

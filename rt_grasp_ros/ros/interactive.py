@@ -242,9 +242,10 @@ class ProtocolServer:
             now = self.node.get_clock().now()
             if (live.last_client_id != feedback.client_id
                     and now - live.last_feedback < Duration(seconds=CONFLICT_S)):
-                self.node.get_logger().debug(
+                self.node.get_logger().info(
                     f'feedback for {feedback.marker_name!r} from {feedback.client_id!r} '
-                    f'rejected: {live.last_client_id!r} is interacting with it')
+                    f'rejected: {live.last_client_id!r} is interacting with it',
+                    throttle_duration_sec=1.0)
                 return
             live.last_feedback, live.last_client_id = now, feedback.client_id
             if feedback.event_type == InteractiveMarkerFeedback.POSE_UPDATE:

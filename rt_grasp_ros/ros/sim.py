@@ -226,6 +226,10 @@ class SimNode(Node):
     def _check(self, deadline, what):
         if self.failure is not None:
             raise PhysicsError(f'physics failed: {self.failure}')
+        # the physics thread ends with the node: a wait on it ends too, not at its deadline
+        # (a gripper goal in flight at Ctrl-C held the process past the stack's stop bound)
+        if self.stopping.is_set() or not self.context.ok():
+            raise PhysicsError('the sim is stopping')
         if deadline is not None and time.monotonic() > deadline:
             raise PhysicsError(f'{what} within physics_timeout={self.physics_timeout:g} s '
                                '(wall clock)')

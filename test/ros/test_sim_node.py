@@ -115,3 +115,27 @@ def test_a_bad_physics_timeout_names_itself_and_exits_2(start_node):
         start_node("sim", "-p", "physics_timeout:=0.0", timeout=60)
     message = str(info.value)
     assert "physics_timeout=0.0" in message and "exit status 2" in message
+
+
+def test_ctrl_c_ends_a_goal_waiting_on_physics_and_the_node_exits_0(
+    start_node, ros_node, spin_until
+):
+    from rclpy.action import ActionClient
+    from rt_grasp.action import Vacuum
+
+    proc = start_node("sim", "-p", "gripper:=suction", "-p", "camera_rate:=0.0", timeout=60.0)
+    client = ActionClient(ros_node, Vacuum, "vacuum_gripper/vacuum")
+    assert client.wait_for_server(timeout_sec=30.0)
+    # nothing under the cup: the goal waits its 600 sim-s for a part that never seals
+    future = client.send_goal_async(Vacuum.Goal(command=Vacuum.Goal.VACUUM, timeout=600.0))
+    assert spin_until(ros_node, future.done, 30.0) and future.result().accepted
+    result = future.result().get_result_async()
+    spin_until(ros_node, lambda: False, 0.5)
+    assert not result.done()
+    start = time.monotonic()
+    status = proc.stop(timeout=10.0)
+    took = time.monotonic() - start
+    output = proc.output()
+    assert status == 0 and not proc.killed, f"exit status {status}\n{output}"
+    assert took < 5.0, f"the sim took {took:.1f} s to stop\n{output}"
+    print(f"Ctrl-C with a goal waiting on physics -> exit: {took:.2f} s")

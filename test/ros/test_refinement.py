@@ -397,12 +397,6 @@ def marker_text(marker):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("ros_stack")
-@pytest.mark.xfail(
-    reason="flaky since this stop's merges, not diagnosed: in 12 runs on a quiet machine 3 "
-    "failed: the dragged grasp 'not_grasped' after the lift (2), the sim killed (-9) as the "
-    "stack stopped (1); the executor and the stack tests pass",
-    strict=False,
-)
 def test_an_rviz_like_client_refines_and_executes_a_grasp_on_the_stack(
     tiny_model, ros_domain, ros_node
 ):

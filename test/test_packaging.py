@@ -469,6 +469,7 @@ def served_names() -> dict[str, set[str]]:
     """Interface type -> names the nodes serve it as (create_service / ActionServer)."""
     served: dict[str, set[str]] = {}
     for path in (ROOT / "rt_grasp_ros" / "ros").glob("*.py"):
+        node_name = path.stem  # the nodes are named after their files
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not isinstance(node, ast.Call):
                 continue
@@ -478,7 +479,11 @@ def served_names() -> dict[str, set[str]]:
             if called in ("create_service", "ActionServer") and len(args) >= 2:
                 kind, name = args[0], args[1]
                 if isinstance(kind, ast.Name) and isinstance(name, ast.Constant):
-                    served.setdefault(kind.id, set()).add(name.value)
+                    # a private name (~/adapt) is the node's: grasp_planner/adapt
+                    value = name.value
+                    if value.startswith("~/"):
+                        value = f"{node_name}/{value[2:]}"
+                    served.setdefault(kind.id, set()).add(value.removeprefix("/"))
     return served
 
 
@@ -595,7 +600,7 @@ def test_make_demo_without_ros_on_python_3_12_runs_the_demo_in_process(tmp_path)
 
 def test_make_test_without_ros_runs_the_tests_that_need_no_ros(tmp_path):
     out = make_dry_run(tmp_path, "test", f"SYSTEM_PYTHON={fake_python(tmp_path, PY312)}")
-    assert 'pytest -n 1 --dist loadgroup -m "not ros and not franka_sim"' in out
+    assert 'pytest -n 2 --dist loadgroup -m "not ros and not franka_sim"' in out
     assert "running the tests that need no ROS" in out
     assert "ruff check ." in out and "cmake" not in out
     assert "PATH=" not in out.split("ruff check .", 1)[1]  # no venv ament tools assumed

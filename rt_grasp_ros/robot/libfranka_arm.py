@@ -29,6 +29,7 @@ import numpy as np
 from rt_grasp_ros.errors import ConfigError, RtGraspError
 from rt_grasp_ros.optional import require
 from rt_grasp_ros.robot.kinematics import flange_pose, solve_flange
+from rt_grasp_ros.robot.settle import ReferenceSettle, SettleConfig
 from rt_grasp_ros.transforms import Pose
 
 HAND_TCP = (0.0, 0.0, 0.1034, 0.0, 0.0, -0.3826834323650898, 0.9238795325112867)
@@ -97,6 +98,8 @@ class ArmConfig:
     # Per-joint Coulomb friction feedforward (Nm) of franky's tracking controller; zeros = off.
     # Without it joint friction holds the impedance short of its target by friction / K.
     friction_coulomb: tuple = (0.0,) * 7
+    # Integral settling of the reference against the friction that the feedforward leaves.
+    settle: SettleConfig = SettleConfig()
 
     def __post_init__(self) -> None:
         f = self.friction_coulomb
@@ -138,6 +141,9 @@ class FrankaArm:
         self._motion = None
         self._ik_seed = None
         self._checked = None  # (flange target, joint solution) of the last accepted target
+        self._settle = ReferenceSettle(config.settle)
+        self._commanded = None  # (TCP Pose, EE matrix) of the target the caller asked for
+        self._target_lock = threading.Lock()  # a target and a settling step never interleave
         # The DH model's flange and the robot's flange differ by a fixed transform on a model
         # that puts its flange elsewhere (franka-sim: 0.107 m short); measured once here.
         state = self.robot.state
@@ -214,7 +220,44 @@ class FrankaArm:
     def set_target(self, target: Pose) -> None:
         """Make TCP ``target`` the impedance controller's reference (starts it if needed)."""
         ee = self.check(target)
-        self._reference(ee)
+        with self._target_lock:
+            self._commanded = (target, ee)
+            self._reference(self._settled_ee(target, ee))
+
+    def settle(self, state: ArmState) -> None:
+        """One settling step (:mod:`rt_grasp_ros.robot.settle`) on a fresh ``state``."""
+        if not self._settle.enabled:
+            return
+        with self._target_lock:
+            if self._commanded is None or self._motion is None:
+                return
+            target, ee = self._commanded
+            before = np.concatenate([self._settle.shift, self._settle.turn])
+            self._settle.update(
+                target.position,
+                state.tcp.position,
+                state.speed,
+                float(np.linalg.norm(state.wrench[:3])),
+                state.stamp,
+                (target.rotation * state.tcp.rotation.inv()).as_rotvec(),
+            )
+            after = np.concatenate([self._settle.shift, self._settle.turn])
+            if np.abs(after - before).max() > 2e-5:  # 0.02 mm or rad: worth sending
+                self._reference(self._settled_ee(target, ee))
+
+    def _settled_ee(self, target: Pose, ee: np.ndarray) -> np.ndarray:
+        """Return the EE reference for ``target`` (EE matrix ``ee``) with the settling applied."""
+        from scipy.spatial.transform import Rotation
+
+        if not (self._settle.enabled and self._settle.applies(target.position)):
+            return ee
+        turned = Pose(
+            target.position + self._settle.shift,
+            Rotation.from_rotvec(self._settle.turn) * target.rotation,
+        )
+        # the EE frame sits where it sits on the flange: F_T_EE = inv(flange) @ ee
+        flange = matrix_of(target) @ self.tcp_t_f
+        return matrix_of(turned) @ self.tcp_t_f @ (np.linalg.inv(flange) @ ee)
 
     def _reference(self, ee: np.ndarray) -> None:
         franky = self.franky
@@ -250,9 +293,16 @@ class FrankaArm:
         """Make the measured pose the reference (stop where the arm is)."""
         state = self.robot.state
         self._ik_seed = np.array(state.q)
+        self._forget_target()
         with self._lock:
             if self._motion is not None and self.robot.is_in_control:
                 self._motion.set_reference(self.franky.CartesianReference(target=state.O_T_EE))
+
+    def _forget_target(self) -> None:
+        """Drop the commanded target and its settling shift (hold, stop, error, recovery)."""
+        with self._target_lock:
+            self._commanded = None
+            self._settle.reset()
 
     def poll(self) -> str | None:
         """Return libfranka's error text if the controller stopped on an error, else None."""
@@ -263,13 +313,19 @@ class FrankaArm:
                 self.robot.poll_motion()
             except Exception as exc:  # noqa: BLE001 - libfranka's reflexes and errors
                 self._motion = None
-                return f"{type(exc).__name__}: {exc}"
-            if not self.robot.is_in_control:
-                self._motion = None
-        return None
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                error = None
+                if not self.robot.is_in_control:
+                    self._motion = None
+            stopped = self._motion is None
+        if stopped:
+            self._forget_target()
+        return error
 
     def recover(self) -> bool:
         """Run libfranka's automatic error recovery; the controller restarts with a target."""
+        self._forget_target()
         with self._lock:
             self._motion = None
         try:
@@ -281,6 +337,7 @@ class FrankaArm:
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the controller (bounded)."""
+        self._forget_target()
         with self._lock:
             self._motion = None
         try:

@@ -33,9 +33,10 @@ from rt_grasp_ros.robot.libfranka_arm import (
     REALTIME_MODES,
     UnreachableTargetError,
 )
+from rt_grasp_ros.robot.settle import SettleConfig
 from rt_grasp_ros.ros import conversions as conv
 from rt_grasp_ros.ros.interfaces import gripper_command_action
-from rt_grasp_ros.ros.params import above, declare, one_of, run_node
+from rt_grasp_ros.ros.params import above, at_least, declare, one_of, run_node
 from rt_grasp_ros.ros.qos import COMMAND
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
@@ -76,7 +77,13 @@ class FrankaNode(Node):
             friction_coulomb=tuple(declare(
                 self, 'friction_coulomb', [0.0] * 7, 'per-joint Coulomb friction feedforward '
                 '(Nm) of the impedance controller; zeros = off', lambda v: len(v) == 7,
-                '7 numbers')))
+                '7 numbers')),
+            settle=SettleConfig(
+                gain=declare(self, 'settle_gain', 0.0, 'integral gain (1/s) that shifts the '
+                             'impedance reference until the TCP rests on its target; 0 = off',
+                             at_least(0.0, 50.0)),
+                limit=declare(self, 'settle_limit', 0.005, 'largest reference shift (m)',
+                              above(0.0, 0.02))))
         self.joint_names = [f'{robot}_joint{k}' for k in range(1, 8)]
         self.finger_names = [f'{robot}_finger_joint1', f'{robot}_finger_joint2']
         use_hand = declare(self, 'gripper', True, 'serve the Franka Hand')
@@ -136,6 +143,7 @@ class FrankaNode(Node):
         except FrankaError as exc:
             self.on_error(str(exc))
             return
+        self.arm.settle(state)
         stamp = self.get_clock().now().to_msg()
         joints = JointState(name=self.joint_names + self.finger_names)
         joints.position = [float(v) for v in state.q] + [self.width / 2] * 2

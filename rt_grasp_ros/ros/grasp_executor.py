@@ -21,6 +21,7 @@ from rt_grasp_ros.ros.goal_slot import GoalSlot
 from rt_grasp_ros.ros.motion_client import MotionBounds, RosMotion, TARGET_MODES
 from rt_grasp_ros.ros.params import above, at_least, declare, one_of, positive, run_node
 from rt_grasp_ros.skills.grasp import check_grasp, execute_grasp, GraspConfig, Workspace
+from rt_grasp_ros.skills.motion import LinearMove, Tolerance
 from rt_grasp_ros.skills.moveit_goals import BACKENDS, choose_backend
 
 
@@ -48,7 +49,17 @@ class GraspExecutorNode(Node):
                               positive, '> 0'),
             slip_width=declare(self, 'slip_width', 0.005, 'fingers closing by more than this '
                                'while holding = slipped (m)', positive, '> 0'),
-            workspace=Workspace(tuple(lower), tuple(upper)))
+            workspace=Workspace(tuple(lower), tuple(upper)),
+            move=LinearMove(
+                settle=declare(self, 'settle_time', 1.0, 'robot-clock s a motion may '
+                               'take to settle on its target', at_least(0.0, 60.0)),
+                tolerance=Tolerance(
+                    position=declare(self, 'arrival_tolerance', 0.004, 'a motion has arrived '
+                                     'within this distance of its target (m)', above(0.0, 0.05)),
+                    rotation=declare(self, 'arrival_rotation_tolerance', 0.03, 'and within '
+                                     'this angle (rad)', above(0.0, 0.5)))),
+            approach_settle=declare(self, 'approach_settle', 0.4, 'settle time of the approach '
+                                    '(s)', at_least(0.0, 60.0)))
         self.start_timeout = declare(self, 'start_timeout', 15.0,
                                      'wall-clock s to wait for the robot state at a goal start',
                                      positive, '> 0')

@@ -272,8 +272,12 @@ def nodes(arguments: dict) -> list:
     if real is not None:
         executor.update(real.executor)
     if libfranka:  # the franka node's frames and joints (config/franka.yaml: robot fr3)
+        # the driver settles on its targets (config/franka.yaml settle_gain): hold the motions
+        # to 2 mm and 0.01 rad, and give the approach the time the settling takes
         executor.update(base_frame='fr3_link0',
-                        finger_joints=['fr3_finger_joint1', 'fr3_finger_joint2'])
+                        finger_joints=['fr3_finger_joint1', 'fr3_finger_joint2'],
+                        arrival_tolerance=0.002, arrival_rotation_tolerance=0.01,
+                        approach_settle=1.0)
     out.append(NodeSpec('grasp_executor', 'grasp_executor', (str(conf / 'grasp_executor.yaml'),),
                         executor, real.executor_remaps if real is not None else ()))
     if args['model'] and args['refinement'] == 'true':  # it refines the planner's grasps

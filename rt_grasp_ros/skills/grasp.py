@@ -94,6 +94,8 @@ class GraspConfig:
         release: after the hold, open the tool and retreat straight up.
         workspace: targets outside it are refused before anything moves.
         move: speeds, settle time and tolerances of each straight-line motion.
+        approach_settle: the settle time of the approach (s): shorter than ``move.settle``,
+            since a hand that stops short closes on the object all the same.
     """
 
     pre_grasp_height: float = 0.10
@@ -105,6 +107,7 @@ class GraspConfig:
     release: bool = False
     workspace: Workspace = field(default_factory=Workspace)
     move: LinearMove = field(default_factory=LinearMove)
+    approach_settle: float = 0.4
 
     def __post_init__(self) -> None:
         if self.lift <= 0 or self.hold < 0 or self.pre_grasp_height <= 0:
@@ -116,6 +119,10 @@ class GraspConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"GraspConfig.{name} must be a number > 0, got {value}")
+        if not (math.isfinite(self.approach_settle) and self.approach_settle >= 0):
+            raise ConfigError(
+                f"GraspConfig.approach_settle must be a number >= 0, got {self.approach_settle}"
+            )
         for name in ("lift", "hold", "pre_grasp_height"):
             if not math.isfinite(getattr(self, name)):
                 raise ConfigError(f"GraspConfig.{name} must be finite, got {getattr(self, name)}")
@@ -247,7 +254,7 @@ def _run(
     if suction:
         motion.close_gripper(0.0, 0.0)  # vacuum on: it seals at contact
     enter(Stage.APPROACH)
-    approach = replace(config.move, settle=0.4)
+    approach = replace(config.move, settle=config.approach_settle)
     move_linear(motion, grasp, approach, cancelled)
     enter(Stage.CLOSE)
     if not suction:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -99,7 +99,7 @@ class ArmConfig:
     # Without it joint friction holds the impedance short of its target by friction / K.
     friction_coulomb: tuple = (0.0,) * 7
     # Integral settling of the reference against the friction that the feedforward leaves.
-    settle: SettleConfig = SettleConfig()
+    settle: SettleConfig = field(default_factory=SettleConfig)
 
     def __post_init__(self) -> None:
         f = self.friction_coulomb

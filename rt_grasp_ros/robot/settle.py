@@ -6,10 +6,10 @@ millimetres at the 1000 N/m that is usual on a Franka. :class:`ReferenceSettle` 
 reference the controller is given by the integral of that residual error, so the TCP itself
 comes to rest at the commanded pose; the orientation likewise (a shift that corrects the
 position alone leaves the friction's balance to the orientation: on franka-sim the pre-grasp
-orientation error went from 0.005 to 0.026 rad). It integrates only in the situation it is for: the TCP
-nearly at rest, the error small (not a lag behind a moving target) and no external force of
-note (not a contact the impedance is meant to yield to); the shift is bounded (at most
-K * limit of extra force) and forgotten when the commanded pose moves on.
+orientation error went from 0.005 to 0.026 rad). It integrates only in the situation it is
+for: the TCP nearly at rest, the error small (not a lag behind a moving target) and no
+external force of note (not a contact the impedance is meant to yield to); the shift is
+bounded (at most K * limit of extra force) and forgotten when the commanded pose moves on.
 """
 
 from __future__ import annotations

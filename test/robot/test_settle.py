@@ -57,7 +57,7 @@ def test_the_shift_is_forgotten_when_the_target_moves_on():
     settle = ReferenceSettle(SettleConfig(gain=4.0))
     spring_with_friction(settle)
     assert np.linalg.norm(settle.shift) > 0.003
-    near, far = TARGET + [0, 0, 0.01], TARGET + [0, 0, 0.05]
+    near, far = TARGET + np.array([0, 0, 0.01]), TARGET + np.array([0, 0, 0.05])
     assert np.allclose(settle.shifted(near), near + settle.shift)
     assert np.array_equal(settle.shifted(far), far)
     assert np.array_equal(settle.update(far, far, 0.0, 0.0, 10.0), far)

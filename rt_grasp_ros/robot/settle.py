@@ -80,8 +80,7 @@ class ReferenceSettle:
     def applies(self, commanded: np.ndarray) -> bool:
         """Whether the shift belongs to ``commanded`` (near where it was learnt)."""
         return self._anchor is not None and bool(
-            np.linalg.norm(np.asarray(commanded, dtype=float) - self._anchor)
-            <= self.config.forget
+            np.linalg.norm(np.asarray(commanded, dtype=float) - self._anchor) <= self.config.forget
         )
 
     def shifted(self, commanded: np.ndarray) -> np.ndarray:
